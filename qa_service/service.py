@@ -1,0 +1,112 @@
+"""The question-answering core that the web layer, the CLI and `eval` all call.
+
+It owns the one encoder (loaded once per process, on first use) and the index reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .answer import FOUND_THRESHOLD, choose_sentence, evidence
+from .config import Config
+from .followup import retrieval_query
+from .index import IndexReader, IndexUnavailable, Snapshot
+from .search import Filters, search
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    top_k: int = 5
+    mode: str = "hybrid"
+    filters: Filters = field(default_factory=Filters)
+    history: tuple[tuple[str, str], ...] = ()
+
+
+def citation(snapshot: Snapshot, row: int) -> dict:
+    article = snapshot.articles[snapshot.passage_article[row]]
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "date": article.date,
+        "paragraph": int(snapshot.passage_paragraph[row]),
+        "url": article.url,
+    }
+
+
+class QAService:
+    def __init__(self, config: Config, embedder=None):
+        self.config = config
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
+
+    @property
+    def embedder(self):
+        """The encoder, loaded on first use so that processes that never ask never pay for it."""
+        if self._embedder is None:
+            with self._embedder_lock:
+                if self._embedder is None:
+                    from .embedder import Embedder
+
+                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.index_dir / "models")
+                    self.reader.model_name = self._embedder.name
+        return self._embedder
+
+    def warm_up(self) -> None:
+        """Load the encoder and the index before the first request, not during it."""
+        self.embedder.encode(["warm up"])
+        try:
+            self.reader.snapshot()
+        except IndexUnavailable as exc:
+            log.warning("index not available yet: %s", exc)
+
+    def snapshot(self) -> Snapshot:
+        return self.reader.snapshot()
+
+    def ask(self, question: Question) -> dict:
+        started = time.perf_counter()
+        snapshot = self.reader.snapshot()
+        query = retrieval_query(question.text, question.history)
+        vector = self.embedder.encode([query])[0]
+        hits = search(snapshot, query, vector, question.top_k, question.mode, question.filters)
+        support = evidence(snapshot, query, hits)
+        found = bool(hits) and support >= FOUND_THRESHOLD
+        answer = choose_sentence(snapshot, query, vector, hits) if found else None
+        result = {
+            "question": question.text,
+            "found": found and answer is not None,
+            "answer": None if answer is None else {
+                "text": answer.text, "passage": answer.passage, "start": answer.start, "end": answer.end,
+            },
+            "passages": [
+                {
+                    "rank": rank,
+                    "score": round(hit.score, 6),
+                    "text": snapshot.passage_text[hit.row],
+                    "citation": citation(snapshot, hit.row),
+                }
+                for rank, hit in enumerate(hits, start=1)
+            ],
+            "mode": question.mode,
+            "index_version": snapshot.version,
+        }
+        if query != question.text:
+            result["resolved_question"] = query
+        result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def health(self) -> dict:
+        snapshot = self.reader.snapshot()
+        return {
+            "status": "ok",
+            "articles": len(snapshot.articles),
+            "passages": snapshot.n_passages,
+            "model": snapshot.model,
+            "index_version": snapshot.version,
+        }

@@ -1,0 +1,326 @@
+"""Writing index generations: FAISS + SQLite + BM25 + manifest, switched in atomically.
+
+Layout of an index folder:
+
+    CURRENT            name of the generation readers should use (replaced atomically)
+    gen-000007/        one complete generation (see embeddings/README.md)
+    gen-000008.partial a generation being written; never read, removed by the next build
+    .build.lock        held by the one build allowed at a time
+    models/            ONNX exports of the model, made once
+
+A generation is written in full under a `.partial` name, fsynced, renamed, and only then is
+CURRENT replaced. A build that dies at any point leaves the previous generation serving.
+Vectors are reused by text hash, so only new or changed text is ever embedded again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import Article, Problem, corpus_fingerprint, load_corpus
+from .dense import make_dense_index, write_dense_index
+from .lexical import LexicalIndex
+from .passages import Passage, build_passages, text_hash
+from .text import sentence_spans
+
+FORMAT = 1
+CURRENT = "CURRENT"
+LOCK = ".build.lock"
+KEEP_OLD_GENERATIONS = 2
+ProgressFactory = Callable[[int, str], Callable[[int], None]]
+
+
+class IndexBusy(RuntimeError):
+    """Another build holds the index lock."""
+
+
+class EmptyCorpus(ValueError):
+    """Nothing readable to index: refusing beats replacing a good index with an empty one."""
+
+
+@dataclass
+class BuildReport:
+    version: str = ""
+    up_to_date: bool = False
+    articles_added: int = 0
+    articles_updated: int = 0
+    articles_removed: int = 0
+    articles_unchanged: int = 0
+    passages_added: int = 0
+    passages_removed: int = 0
+    passages_total: int = 0
+    texts_embedded: int = 0
+    skipped: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["skipped"] = [{"path": p.path, "reason": p.reason} for p in self.skipped]
+        return data
+
+
+def read_current_name(index_dir: Path) -> str | None:
+    try:
+        return (Path(index_dir) / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def read_manifest(generation_dir: Path) -> dict:
+    return json.loads((Path(generation_dir) / "manifest.json").read_text())
+
+
+def generations(index_dir: Path) -> list[Path]:
+    """Complete generations, newest first."""
+    found = [p for p in Path(index_dir).glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str) -> bool:
+    """True when the serving generation was built from exactly these corpus files and model."""
+    name = read_current_name(index_dir)
+    if not name:
+        return False
+    try:
+        manifest = read_manifest(Path(index_dir) / name)
+    except (OSError, ValueError):
+        return False
+    return (
+        manifest.get("format") == FORMAT
+        and manifest.get("model") == model_name
+        and manifest.get("corpus_fingerprint") == corpus_fingerprint(corpus_dir)
+    )
+
+
+@contextmanager
+def build_lock(index_dir: Path, wait_seconds: float = 600.0):
+    """One build at a time: a second one waits up to `wait_seconds`, then fails clearly."""
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(index_dir) / LOCK, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(f"another index build is running in {index_dir}") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(path)
+
+
+def _previous_vectors(generation_dir: Path | None, model_name: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Vectors of the serving generation by text hash, and its articles' content hashes."""
+    if generation_dir is None:
+        return {}, {}
+    try:
+        manifest = read_manifest(generation_dir)
+        if manifest.get("model") != model_name or manifest.get("format") != FORMAT:
+            return {}, {}
+        db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
+        try:
+            articles = dict(db.execute("SELECT id, content_hash FROM articles"))
+            passage_hashes = [h for (h,) in db.execute("SELECT hash FROM passages ORDER BY row")]
+            sentence_hashes = [h for (h,) in db.execute("SELECT hash FROM sentences ORDER BY row")]
+        finally:
+            db.close()
+        cache: dict[str, np.ndarray] = {}
+        for hashes, file in ((passage_hashes, "passages.npy"), (sentence_hashes, "sentences.npy")):
+            vectors = np.load(generation_dir / file)
+            cache.update(zip(hashes, vectors, strict=False))
+        return cache, articles
+    except (OSError, ValueError, sqlite3.Error, KeyError):
+        return {}, {}
+
+
+def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], sentences: list[tuple]) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(
+            """
+            CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, url TEXT,
+                                   author TEXT, source TEXT, content_hash TEXT, n_paragraphs INTEGER);
+            CREATE TABLE paragraphs (article_id TEXT, number INTEGER, text TEXT,
+                                     PRIMARY KEY (article_id, number));
+            CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, paragraph INTEGER,
+                                   part INTEGER, start INTEGER, end INTEGER, text TEXT, hash TEXT);
+            CREATE TABLE sentences (row INTEGER PRIMARY KEY, passage_row INTEGER,
+                                    start INTEGER, end INTEGER, hash TEXT);
+            """
+        )
+        db.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
+            [(a.id, a.title, a.date, a.url, a.author, a.source, a.content_hash, len(a.paragraphs)) for a in articles],
+        )
+        db.executemany(
+            "INSERT INTO paragraphs VALUES (?,?,?)",
+            [(a.id, n, text) for a in articles for n, text in enumerate(a.paragraphs, start=1)],
+        )
+        db.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)",
+            [(i, p.article_id, p.paragraph, p.part, p.start, p.end, p.text, p.hash) for i, p in enumerate(passages)],
+        )
+        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?)", [(i, *s) for i, s in enumerate(sentences)])
+        db.commit()
+    finally:
+        db.close()
+
+
+def _next_generation_number(index_dir: Path) -> int:
+    numbers = [int(p.name.split("-")[1].split(".")[0]) for p in Path(index_dir).glob("gen-*")
+               if p.name.split("-")[1].split(".")[0].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _switch_current(index_dir: Path, name: str) -> None:
+    tmp = Path(index_dir) / (CURRENT + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, Path(index_dir) / CURRENT)
+    _fsync_dir(Path(index_dir))
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    for partial in Path(index_dir).glob("gen-*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    old = [g for g in generations(index_dir) if g.name != keep]
+    for stale in old[KEEP_OLD_GENERATIONS:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder,
+    *,
+    batch_size: int = 32,
+    progress: ProgressFactory | None = None,
+    lock_wait_seconds: float = 600.0,
+) -> BuildReport:
+    """Build (incrementally) a new generation from `corpus_dir` and make it the served one."""
+    started = time.perf_counter()
+    index_dir = Path(index_dir)
+    with build_lock(index_dir, lock_wait_seconds):
+        for partial in index_dir.glob("gen-*.partial"):
+            shutil.rmtree(partial, ignore_errors=True)
+        fingerprint = corpus_fingerprint(corpus_dir)
+        articles, problems = load_corpus(corpus_dir)
+        if not articles:
+            raise EmptyCorpus(f"no readable articles in {corpus_dir}; the current index is unchanged")
+        current = read_current_name(index_dir)
+        current_dir = index_dir / current if current else None
+        cache, previous_articles = _previous_vectors(current_dir, embedder.name)
+
+        report = BuildReport(skipped=problems)
+        for article in articles:
+            if article.id not in previous_articles:
+                report.articles_added += 1
+            elif previous_articles[article.id] != article.content_hash:
+                report.articles_updated += 1
+            else:
+                report.articles_unchanged += 1
+        report.articles_removed = len(set(previous_articles) - {a.id for a in articles})
+
+        passages = build_passages(articles, embedder.max_tokens, embedder.count_tokens)
+        sentences = [
+            (row, s, e, text_hash(p.text[s:e]))
+            for row, p in enumerate(passages)
+            for s, e in sentence_spans(p.text)
+        ]
+        texts = {p.hash: p.text for p in passages}
+        texts.update({h: passages[row].text[s:e] for row, s, e, h in sentences})
+        missing = [h for h in texts if h not in cache]
+        tick = progress(len(missing), "embedding") if progress and missing else None
+        vectors = embedder.encode([texts[h] for h in missing], batch_size=batch_size, progress=tick)
+        cache.update(zip(missing, vectors, strict=False))
+        report.texts_embedded = len(missing)
+
+        dim = embedder.dimension
+        passage_vectors = np.array([cache[p.hash] for p in passages], dtype=np.float32).reshape(-1, dim)
+        sentence_vectors = np.array([cache[s[3]] for s in sentences], dtype=np.float32).reshape(-1, dim)
+        previous_hashes = _passage_keys(current_dir) if previous_articles else set()
+        new_keys = {(p.article_id, p.hash) for p in passages}
+        report.passages_added = len(new_keys - previous_hashes)
+        report.passages_removed = len(previous_hashes - new_keys)
+        report.passages_total = len(passages)
+
+        number = _next_generation_number(index_dir)
+        name = f"gen-{number:06d}"
+        staging = index_dir / f"{name}.partial"
+        staging.mkdir(parents=True)
+        np.save(staging / "passages.npy", passage_vectors)
+        np.save(staging / "sentences.npy", sentence_vectors)
+        dense = make_dense_index(passage_vectors)
+        write_dense_index(dense, staging / "dense.faiss")
+        _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
+        titles = {a.id: a.title for a in articles}
+        LexicalIndex.build([f"{titles[p.article_id]}\n{p.text}" for p in passages]).save(staging / "lexical")
+        report.version = f"{number:06d}-{fingerprint[:8]}"
+        manifest = {
+            "format": FORMAT,
+            "version": report.version,
+            "generation": name,
+            "model": embedder.name,
+            "backend": embedder.backend,
+            "dimension": dim,
+            "corpus_fingerprint": fingerprint,
+            "dense_index": type(dense).__name__,
+            "articles": len(articles),
+            "passages": len(passages),
+            "sentences": len(sentences),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        _fsync_tree(staging)
+        os.replace(staging, index_dir / name)
+        _fsync_dir(index_dir)
+        _switch_current(index_dir, name)
+        _prune(index_dir, keep=name)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _passage_keys(generation_dir: Path | None) -> set[tuple[str, str]]:
+    if generation_dir is None:
+        return set()
+    try:
+        db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
+        try:
+            return set(db.execute("SELECT article_id, hash FROM passages"))
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return set()

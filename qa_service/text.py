@@ -1,0 +1,54 @@
+"""Sentence spans and lexical tokens: the small text tools shared by indexing, search and answers."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# A sentence ends at . ! or ? (optionally followed by closing quotes or brackets), before
+# whitespace and a capital, digit or opening quote. Abbreviations are guarded below.
+SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "gov", "sen",
+    "rep", "rev", "vs", "etc", "inc", "ltd", "co", "corp", "no", "fig", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e", "u.s", "u.k", "u.n",
+}
+WORD = re.compile(r"(?u)\b\w\w+\b")
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each sentence in `text`, whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in SENTENCE_END.finditer(text):
+        word = re.search(r"(\S+)$", text[start:match.start()])
+        token = word.group(1).lower().rstrip(".") if word else ""
+        if token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
+            continue
+        spans.append((start, match.end()))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-word free, Snowball-stemmed word tokens (the BM25 vocabulary)."""
+    words = [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
+    return _stemmer().stemWords(words)

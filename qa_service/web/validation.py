@@ -1,0 +1,91 @@
+"""Turning a JSON request body into a Question, with a precise 4xx for each way it can be wrong."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Request
+
+from ..config import Config
+from ..search import MODES, Filters
+from ..service import Question
+from .errors import ApiError
+
+MAX_HISTORY_TURNS = 10
+
+
+def json_body(request: Request) -> dict:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_encoding", "the body is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return payload
+
+
+def _bad(field: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_request", f"{field}: {message}")
+
+
+def _iso_date(payload: dict, field: str) -> str | None:
+    value = payload.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad(field, "must be an ISO date string (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise _bad(field, f"{value[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def parse_question(payload: dict, config: Config) -> Question:
+    text = payload.get("question")
+    if text is None:
+        raise _bad("question", "is required")
+    if not isinstance(text, str):
+        raise _bad("question", "must be a string")
+    text = text.strip()
+    if not text:
+        raise _bad("question", "must not be empty")
+    if len(text) > config.max_question_chars:
+        raise _bad("question", f"must be at most {config.max_question_chars} characters")
+    top_k = payload.get("top_k", config.default_top_k)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= config.max_top_k:
+        raise _bad("top_k", f"must be an integer from 1 to {config.max_top_k}")
+    mode = payload.get("mode", "hybrid")
+    if mode not in MODES:
+        raise _bad("mode", f"must be one of {', '.join(MODES)}")
+    articles = payload.get("articles")
+    if articles is not None and (
+        not isinstance(articles, list) or not all(isinstance(a, str) for a in articles) or len(articles) > 1000
+    ):
+        raise _bad("articles", "must be a list of article ids")
+    filters = Filters(
+        date_from=_iso_date(payload, "date_from"),
+        date_to=_iso_date(payload, "date_to"),
+        articles=tuple(articles) if articles is not None else None,
+    )
+    return Question(text=text, top_k=top_k, mode=mode, filters=filters, history=parse_history(payload))
+
+
+def parse_history(payload: dict) -> tuple[tuple[str, str], ...]:
+    history = payload.get("history", [])
+    if history is None:
+        return ()
+    if not isinstance(history, list):
+        raise _bad("history", "must be a list of {question, answer} objects")
+    turns = []
+    for turn in history[-MAX_HISTORY_TURNS:]:
+        if not isinstance(turn, dict) or not isinstance(turn.get("question", ""), str) \
+                or not isinstance(turn.get("answer") or "", str):
+            raise _bad("history", "each turn must be an object with string question and answer")
+        turns.append((turn.get("question", "")[:1000], (turn.get("answer") or "")[:2000]))
+    return tuple(turns)
