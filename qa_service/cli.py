@@ -145,3 +145,7 @@ def format_result(result: dict) -> str:
         lines.append(f"[{p['rank']}] {cited}  score {p['score']:.3f}")
         lines.append(textwrap.fill(p["text"], width=100, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""A deterministic stand-in encoder for fast plumbing tests (never the only proof of behaviour)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+
+class HashingEmbedder:
+    """Bag of hashed words: similar word sets give similar vectors; records every text it encodes."""
+
+    name = "test/hashing-embedder"
+    backend = "fake"
+    dimension = 64
+    max_tokens = 254
+
+    def __init__(self, fail_after: int | None = None):
+        self.encoded: list[str] = []
+        self.fail_after = fail_after
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def encode(self, texts, batch_size: int = 32, progress=None) -> np.ndarray:
+        if self.fail_after is not None and len(self.encoded) + len(texts) > self.fail_after:
+            raise RuntimeError("encoder failed half-way (simulated)")
+        self.encoded.extend(texts)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        if progress:
+            progress(len(texts))
+        return vectors / np.where(norms == 0, 1, norms)

@@ -1,0 +1,52 @@
+from qa_service.corpus import Article
+from qa_service.passages import article_passages, split_paragraph
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_short_paragraphs_become_one_passage_each_citing_their_number():
+    article = Article(id="a", title="T", paragraphs=("One two three.", "Four five."))
+    passages = article_passages(article, limit=10, count=words)
+    assert [(p.paragraph, p.part, p.text) for p in passages] == [(1, 0, "One two three."), (2, 0, "Four five.")]
+
+
+def test_long_paragraph_is_split_into_overlapping_windows_covering_all_text():
+    sentences = [f"Sentence number {i} has exactly seven words." for i in range(12)]
+    paragraph = " ".join(sentences)
+    spans = split_paragraph(paragraph, limit=20, count=words)
+    assert len(spans) > 1
+    assert all(words(paragraph[s:e]) <= 20 for s, e in spans)
+    assert spans[0][0] == 0 and spans[-1][1] == len(paragraph)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start < end, "consecutive windows overlap"
+    covered = set()
+    for s, e in spans:
+        covered.update(range(s, e))
+    assert all(i in covered for i, ch in enumerate(paragraph) if not ch.isspace())
+
+
+def test_windows_of_a_long_paragraph_all_cite_the_same_paragraph():
+    long = " ".join(f"Claim {i} is made here." for i in range(40))
+    article = Article(id="a", title="T", paragraphs=("Intro.", long))
+    passages = article_passages(article, limit=30, count=words)
+    second = [p for p in passages if p.paragraph == 2]
+    assert len(second) > 1
+    assert [p.part for p in second] == list(range(1, len(second) + 1))
+    assert all(long[p.start:p.end] == p.text for p in second)
+
+
+def test_a_single_huge_sentence_is_cut_between_words():
+    sentence = " ".join(f"w{i}" for i in range(100))
+    spans = split_paragraph(sentence, limit=30, count=words)
+    assert len(spans) >= 4
+    assert all(words(sentence[s:e]) <= 30 for s, e in spans)
+    assert spans[-1][1] == len(sentence)
+
+
+def test_real_tokenizer_limit_holds(embedder):
+    paragraph = " ".join(["The committee deliberated extensively about infrastructure appropriations."] * 60)
+    spans = split_paragraph(paragraph, embedder.max_tokens, embedder.count_tokens)
+    assert len(spans) > 1
+    assert all(embedder.count_tokens(paragraph[s:e]) <= embedder.max_tokens for s, e in spans)

@@ -1,0 +1,228 @@
+"""Index generations: incremental builds, atomic switch, failures that leave the old index serving."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from qa_service.index import IndexReader, Snapshot
+from qa_service.store import (
+    CURRENT,
+    EmptyCorpus,
+    IndexBusy,
+    build_index,
+    build_lock,
+    generations,
+    is_up_to_date,
+    read_current_name,
+)
+
+from .fakes import HashingEmbedder
+
+
+class CountingEmbedder:
+    """The real encoder, recording every text it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.encoded = inner, []
+        self.name, self.backend = inner.name, inner.backend
+        self.dimension, self.max_tokens = inner.dimension, inner.max_tokens
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def encode(self, texts, batch_size=32, progress=None):
+        self.encoded.extend(texts)
+        return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+
+
+def passages_of(index_dir: Path) -> list[tuple[str, int, str]]:
+    snap = Snapshot(index_dir / read_current_name(index_dir))
+    return [(a, int(n), t) for a, n, t in zip(snap.passage_article, snap.passage_paragraph, snap.passage_text)]
+
+
+def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) -> None:
+    (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
+
+
+def test_adding_an_article_embeds_only_its_text(fresh_index, embedder):
+    corpus, index = fresh_index
+    before = passages_of(index)
+    paragraphs = ["Lighthouses guided ships along the rocky coast.", "Keepers lived in small stone cottages."]
+    write_article(corpus, "lighthouses.txt", "On lighthouses", paragraphs)
+    counting = CountingEmbedder(embedder)
+    report = build_index(corpus, index, counting)
+    assert sorted(set(counting.encoded)) == sorted(paragraphs), "only the new paragraphs (= their sentences)"
+    assert report.articles_added == 1 and report.articles_unchanged == len({a for a, _, _ in before})
+    assert report.passages_added == 2 and report.passages_removed == 0
+    after = passages_of(index)
+    assert len(after) == len(before) + 2
+    assert ("lighthouses", 2, paragraphs[1]) in after
+
+
+def test_changing_one_paragraph_re_embeds_only_that_paragraph(fresh_index, embedder):
+    corpus, index = fresh_index
+    seed = next(corpus.glob("donga-*.txt"))
+    changed = "Pompeo also praised the working group as a useful channel."
+    text = seed.read_text()
+    old = text.split("\n\n")[-1].strip()
+    seed.write_text(text.replace(old, changed))
+    counting = CountingEmbedder(embedder)
+    report = build_index(corpus, index, counting)
+    assert counting.encoded == [changed]
+    assert report.articles_updated == 1 and report.passages_added == 1 and report.passages_removed == 1
+    texts = [t for _, _, t in passages_of(index)]
+    assert changed in texts and old not in texts
+
+
+def test_deleting_an_article_removes_its_passages(fresh_index, embedder):
+    corpus, index = fresh_index
+    victim = next(corpus.glob("aljazeera-*.txt"))
+    victim_id = victim.stem
+    n_victim = sum(1 for a, _, _ in passages_of(index) if a == victim_id)
+    assert n_victim > 0
+    victim.unlink()
+    counting = CountingEmbedder(embedder)
+    report = build_index(corpus, index, counting)
+    assert counting.encoded == []
+    assert report.articles_removed == 1 and report.passages_removed == n_victim
+    assert all(a != victim_id for a, _, _ in passages_of(index))
+    snap = Snapshot(index / read_current_name(index))
+    assert victim_id not in snap.articles and snap.lexical.scores("x").shape == (snap.n_passages,)
+
+
+def test_rebuilding_an_unchanged_corpus_embeds_nothing_and_reports_up_to_date(fresh_index, embedder):
+    corpus, index = fresh_index
+    assert is_up_to_date(index, corpus, embedder.name)
+    counting = CountingEmbedder(embedder)
+    report = build_index(corpus, index, counting)
+    assert counting.encoded == [] and report.passages_added == 0
+    (corpus / "new.txt").write_text("T\n\nNew text.")
+    assert not is_up_to_date(index, corpus, embedder.name)
+
+
+def test_a_build_that_fails_half_way_leaves_the_previous_index_complete(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph one.", "Alpha paragraph two."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    good = read_current_name(index)
+    before = passages_of(index)
+    for i in range(30):
+        write_article(corpus, f"b{i}.txt", f"Beta {i}", [f"Beta {i} paragraph {j}." for j in range(5)])
+    with pytest.raises(RuntimeError, match="half-way"):
+        build_index(corpus, index, HashingEmbedder(fail_after=10), batch_size=4)
+    assert read_current_name(index) == good
+    assert passages_of(index) == before
+    build_index(corpus, index, HashingEmbedder())
+    assert len(passages_of(index)) == 2 + 30 * 5
+    assert not list(index.glob("*.partial"))
+
+
+def test_a_failure_while_writing_files_leaves_the_previous_index(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    good = read_current_name(index)
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
+
+    def broken_sqlite(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr("qa_service.store._write_sqlite", broken_sqlite)
+    with pytest.raises(OSError, match="disk full"):
+        build_index(corpus, index, HashingEmbedder())
+    assert read_current_name(index) == good
+    assert Snapshot(index / good).n_passages == 1
+
+
+def test_generation_carries_a_manifest_with_model_dimension_and_fingerprint(fresh_index, embedder):
+    _, index = fresh_index
+    manifest = json.loads((index / read_current_name(index) / "manifest.json").read_text())
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    assert len(manifest["corpus_fingerprint"]) == 64
+    assert manifest["passages"] == len(passages_of(index))
+
+
+def test_old_generations_are_pruned_to_two(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    index = tmp_path / "index"
+    for i in range(5):
+        write_article(corpus, f"a{i}.txt", f"T{i}", [f"P{i}."])
+        build_index(corpus, index, HashingEmbedder())
+    assert len(generations(index)) == 3
+    assert (index / CURRENT).read_text().strip() == generations(index)[0].name
+
+
+def test_empty_corpus_is_refused_and_the_index_kept(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    (corpus / "a.txt").unlink()
+    with pytest.raises(EmptyCorpus):
+        build_index(corpus, index, HashingEmbedder())
+    assert len(passages_of(index)) == 1
+
+
+def test_a_second_concurrent_build_waits_then_fails_clearly(tmp_path):
+    index = tmp_path / "index"
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with build_lock(index):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        with pytest.raises(IndexBusy), build_lock(index, wait_seconds=0.3):
+            pass
+    finally:
+        release.set()
+        thread.join()
+    with build_lock(index, wait_seconds=0.3):
+        pass
+
+
+def test_reader_switches_to_a_new_generation_and_falls_back_from_a_damaged_one(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    reader = IndexReader(index)
+    first = reader.snapshot()
+    assert reader.snapshot() is first
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
+    build_index(corpus, index, HashingEmbedder())
+    second = reader.snapshot()
+    assert second.version != first.version and second.n_passages == 2
+    assert first.n_passages == 1, "a snapshot held by a request never changes"
+
+    damaged = index / read_current_name(index)
+    (damaged / "dense.faiss").write_bytes(b"garbage")
+    fresh_reader = IndexReader(index)
+    fallback = fresh_reader.snapshot()
+    assert fallback.version == first.version
+    assert "damaged" in fresh_reader.error
+
+
+def test_reader_refuses_an_index_built_with_another_model(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph."])
+    build_index(corpus, tmp_path / "index", HashingEmbedder())
+    reader = IndexReader(tmp_path / "index", model_name="sentence-transformers/all-MiniLM-L6-v2")
+    with pytest.raises(Exception, match="rebuild"):
+        reader.snapshot()
+
