@@ -143,7 +143,8 @@ def test_healthz_reports_counts_model_and_version(client, service):
 
 
 def test_without_an_index_health_is_503_and_ask_is_503_json(tmp_path, embedder):
-    app = create_app(Config(index_dir=tmp_path / "none"), service=QAService(Config(index_dir=tmp_path / "none"), embedder))
+    config = Config(index_dir=tmp_path / "none")
+    app = create_app(config, service=QAService(config, embedder))
     client = app.test_client()
     health = client.get("/healthz")
     assert health.status_code == 503 and "qa-service index" in health.get_json()["error"]["message"]

@@ -31,7 +31,8 @@ def test_ask_prints_answer_and_cited_passages(runner, built_index):
 
 def test_ask_json_prints_the_api_json(runner, built_index):
     _, index = built_index
-    result = runner.invoke(main, ["ask", "What did Pompeo warn about?", "--index", str(index), "--json", "--top-k", "3"])
+    args = ["ask", "What did Pompeo warn about?", "--index", str(index), "--json", "--top-k", "3"]
+    result = runner.invoke(main, args)
     data = json.loads(result.output)
     assert len(data["passages"]) == 3 and data["passages"][0]["citation"]["date"] == "2018-11-22"
 

@@ -21,7 +21,8 @@ def test_seed_editorial_has_title_once_date_and_five_paragraphs():
 
 
 def test_donga_layout_reads_posted_date_with_non_breaking_spaces():
-    text = "Go to contents\n\nTitle here\n\nTitle here\n\nPosted March. 5, 2019 10:00,\xa0\xa0\n\nUpdated March. 5, 2019\n\n\nFirst.\n\nSecond."
+    text = ("Go to contents\n\nTitle here\n\nTitle here\n\nPosted March. 5, 2019 10:00,\xa0\xa0\n\n"
+            "Updated March. 5, 2019\n\n\nFirst.\n\nSecond.")
     article = parse_text(text, "x.txt")
     assert (article.title, article.date, article.paragraphs) == ("Title here", "2019-03-05", ("First.", "Second."))
 
