@@ -1,118 +1,544 @@
-// The chat page. Every piece of server text is inserted with textContent, never as HTML.
+// The chat page. Server text (questions, answers, passages, titles) is only ever inserted as text
+// (textContent, text nodes, append(string)), never as HTML.
 "use strict";
 
-const form = document.getElementById("ask-form");
-const box = document.getElementById("question");
-const sendButton = document.getElementById("send");
-const conversation = document.getElementById("conversation");
-const emptyState = document.getElementById("empty-state");
-const history = [];
-const HISTORY_TURNS = 4;
+(() => {
+  const STORAGE_KEY = "qa-chat-v1";
+  const HISTORY_TURNS = 4; // turns sent with a follow-up question
+  const KEPT_TURNS = 30; // turns kept across reloads
+  const TIMEOUT_MS = 15000;
+  const SUGGESTIONS = 4;
+  const CLAMP_CHARS = 360; // passages longer than this start folded in the source list
+  const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December"];
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+  const $ = (id) => document.getElementById(id);
+  const form = $("ask-form");
+  const box = $("question");
+  const sendButton = $("send");
+  const conversation = $("conversation");
+  const emptyState = $("empty-state");
+  const chatTitle = $("chat-title");
+  const announcer = $("announcer");
+  const suggestions = $("suggestions");
+  const suggestionList = $("suggestion-list");
+  const filters = $("filters");
+  const filtersSummary = $("filters-summary");
+  const dateFrom = $("date-from");
+  const dateTo = $("date-to");
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
-function citationLabel(c) {
-  return `${c.title}${c.date ? ", " + c.date : ""}, ¶${c.paragraph}`;
-}
+  let turns = []; // answered turns: {question, filters: {date_from?, date_to?}, data}
+  let inFlight = null; // {controller} while a question is being answered
+  let generation = 0; // bumped by "New chat": replies to an older conversation are dropped
 
-function citationLink(c, n) {
-  const link = el("a", "", `[${n}] ${citationLabel(c)}`);
-  link.href = `/articles/${encodeURIComponent(c.article_id)}#p${c.paragraph}`;
-  link.target = "_blank";
-  link.rel = "noopener";
-  return link;
-}
+  // ---------- small helpers ----------
 
-function passageText(text, answer, rank) {
-  const quote = el("blockquote");
-  if (answer && answer.passage === rank) {
-    quote.append(document.createTextNode(text.slice(0, answer.start)));
-    quote.append(el("mark", "", text.slice(answer.start, answer.end)));
-    quote.append(document.createTextNode(text.slice(answer.end)));
-  } else {
-    quote.textContent = text;
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
   }
-  return quote;
-}
 
-function renderReply(reply, data) {
-  reply.replaceChildren();
-  if (data.answer) {
-    const answer = el("p", "answer");
-    answer.append(el("mark", "", data.answer.text), document.createTextNode(" "));
-    const source = data.passages[data.answer.passage - 1];
-    if (source) answer.append(citationLink(source.citation, data.answer.passage));
-    reply.append(answer);
-  } else {
-    reply.append(el("p", "notice", "I couldn't find this in the editorials."));
-    if (data.passages.length) reply.append(el("p", "cite", "The nearest passages, weak matches:"));
+  function isoDay(value) {
+    return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : null;
   }
-  const list = el("ol", "passages");
-  for (const p of data.passages) {
-    const item = el("li", data.answer ? "passage" : "passage weak");
-    const cite = el("div", "cite");
-    cite.append(citationLink(p.citation, p.rank), el("span", "score", `score ${p.score.toFixed(3)}`));
-    item.append(cite, passageText(p.text, data.answer, p.rank));
-    list.append(item);
-  }
-  reply.append(list);
-}
 
-async function ask(question) {
-  emptyState.hidden = true;
-  const turn = el("div", "turn");
-  turn.append(el("div", "bubble-user", question));
-  const reply = el("div", "reply");
-  reply.append(el("p", "waiting", "Searching the editorials"));
-  turn.append(reply);
-  conversation.append(turn);
-  turn.scrollIntoView({block: "end"});
-  sendButton.disabled = true;
-  try {
-    const response = await fetch("/api/ask", {
-      method: "POST",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({question, history: history.slice(-HISTORY_TURNS)}),
+  function longDate(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+    if (!m || +m[2] < 1 || +m[2] > 12) return "";
+    return `${+m[3]} ${MONTHS[+m[2] - 1]} ${m[1]}`;
+  }
+
+  function dateNode(iso) {
+    if (!isoDay(iso)) return el("span", "undated", "undated");
+    const node = el("time", "", longDate(iso));
+    node.dateTime = iso;
+    return node;
+  }
+
+  function announce(message) {
+    announcer.textContent = "";
+    window.setTimeout(() => { announcer.textContent = message; }, 50);
+  }
+
+  function scrollToTurn(node) {
+    node.scrollIntoView({block: "start", behavior: reducedMotion ? "auto" : "smooth"});
+  }
+
+  // ---------- storage ----------
+
+  function save() {
+    try {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify({
+        turns: turns.slice(-KEPT_TURNS),
+        filters: currentFilters(),
+      }));
+    } catch (err) {
+      // Private browsing or a full quota: the conversation just won't survive a reload.
+    }
+  }
+
+  function load() {
+    let saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+    } catch (err) {
+      saved = null;
+    }
+    if (!saved || typeof saved !== "object") return {turns: [], filters: {}};
+    const kept = Array.isArray(saved.turns) ? saved.turns.filter((t) => t && typeof t.question === "string"
+      && t.data && typeof t.data === "object" && Array.isArray(t.data.passages)) : [];
+    return {turns: kept.slice(-KEPT_TURNS), filters: saved.filters && typeof saved.filters === "object" ? saved.filters : {}};
+  }
+
+  // ---------- date filter ----------
+
+  function currentFilters() {
+    const chosen = {};
+    if (isoDay(dateFrom.value)) chosen.date_from = dateFrom.value;
+    if (isoDay(dateTo.value)) chosen.date_to = dateTo.value;
+    return chosen;
+  }
+
+  function describeFilters(chosen) {
+    if (chosen.date_from && chosen.date_to) return `${longDate(chosen.date_from)} – ${longDate(chosen.date_to)}`;
+    if (chosen.date_from) return `from ${longDate(chosen.date_from)}`;
+    if (chosen.date_to) return `until ${longDate(chosen.date_to)}`;
+    return "";
+  }
+
+  function showFilters() {
+    const text = describeFilters(currentFilters());
+    filtersSummary.textContent = text || "all editorials";
+    filters.classList.toggle("active", Boolean(text));
+    const problem = $("filters-error");
+    if (problem) problem.remove();
+  }
+
+  function setFilters(chosen) {
+    dateFrom.value = isoDay(chosen.date_from) || "";
+    dateTo.value = isoDay(chosen.date_to) || "";
+    showFilters();
+  }
+
+  function filtersProblem() {
+    const chosen = currentFilters();
+    if (chosen.date_from && chosen.date_to && chosen.date_from > chosen.date_to) {
+      return "The “To” date is before the “From” date.";
+    }
+    return null;
+  }
+
+  // ---------- rendering a reply ----------
+
+  // Python offsets count code points; JavaScript strings count UTF-16 units. Slice by code point.
+  function splitAt(text, answer) {
+    const chars = Array.from(text);
+    const {start, end} = answer;
+    if (Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start < end && end <= chars.length) {
+      const parts = [chars.slice(0, start).join(""), chars.slice(start, end).join(""), chars.slice(end).join("")];
+      if (typeof answer.text !== "string" || parts[1].trim() === answer.text.trim()) return parts;
+    }
+    const at = typeof answer.text === "string" && answer.text ? text.indexOf(answer.text) : -1;
+    if (at < 0) return null;
+    return [text.slice(0, at), answer.text, text.slice(at + answer.text.length)];
+  }
+
+  function quote(text, answer) {
+    const node = el("blockquote", "quote");
+    const parts = answer ? splitAt(text, answer) : null;
+    if (parts) {
+      node.append(parts[0], el("mark", "", parts[1]), parts[2]);
+    } else {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function articleHref(c) {
+    return `/articles/${encodeURIComponent(c.article_id)}#p${encodeURIComponent(c.paragraph)}`;
+  }
+
+  function citation(c, rank) {
+    const wrap = el("div", "cite");
+    const link = el("a", "cite-link");
+    link.href = articleHref(c);
+    link.append(el("span", "cite-num", `[${rank}]`), " ", el("span", "cite-title", c.title || c.article_id));
+    const meta = el("span", "cite-meta");
+    meta.append(dateNode(c.date), " · ", el("span", "cite-para", `¶${c.paragraph}`));
+    wrap.append(link, " ", meta);
+    return wrap;
+  }
+
+  function scoreNode(score) {
+    const node = el("span", "score", typeof score === "number" ? `score ${score.toFixed(3)}` : "");
+    node.title = "Retrieval score: higher means a closer match";
+    return node;
+  }
+
+  function passageItem(p, answer) {
+    const weak = !answer;
+    const item = el("li", weak ? "passage weak" : "passage");
+    const head = el("div", "passage-head");
+    head.append(citation(p.citation, p.rank));
+    const tags = el("span", "passage-tags");
+    if (weak) tags.append(el("span", "badge", "weak match"));
+    if (answer && answer.passage === p.rank) tags.append(el("span", "badge badge-answer", "answer"));
+    tags.append(scoreNode(p.score));
+    head.append(tags);
+    const text = quote(p.text, answer && answer.passage === p.rank ? answer : null);
+    item.append(head, text);
+    if (p.text.length > CLAMP_CHARS) {
+      text.classList.add("clamped");
+      const more = el("button", "more-button", "Show the whole passage");
+      more.type = "button";
+      more.setAttribute("aria-expanded", "false");
+      more.addEventListener("click", () => {
+        const open = text.classList.toggle("clamped") === false;
+        more.setAttribute("aria-expanded", String(open));
+        more.textContent = open ? "Show less" : "Show the whole passage";
+      });
+      item.append(more);
+    }
+    return item;
+  }
+
+  function cleanPassages(data) {
+    return (Array.isArray(data.passages) ? data.passages : []).filter((p) => p && typeof p.text === "string"
+      && p.citation && typeof p.citation === "object" && typeof p.citation.article_id === "string");
+  }
+
+  function renderReply(data, chosen) {
+    const reply = el("div", "reply");
+    const passages = cleanPassages(data);
+    const answer = data.found !== false && data.answer && typeof data.answer.text === "string" ? data.answer : null;
+    const source = answer ? passages.find((p) => p.rank === answer.passage) : null;
+    if (answer) {
+      const line = el("p", "answer");
+      line.append(el("span", "reply-label", "Answer"), el("span", "answer-text", answer.text));
+      if (source) {
+        const ref = el("a", "ref", `[${source.rank}]`);
+        ref.href = articleHref(source.citation);
+        ref.setAttribute("aria-label", `Source ${source.rank}: ${source.citation.title}, paragraph ${source.citation.paragraph}`);
+        line.append(" ", ref);
+      }
+      reply.append(line);
+      if (source) {
+        const context = el("figure", "context");
+        const caption = el("figcaption", "context-caption");
+        caption.append(el("span", "context-label", "In context"), citation(source.citation, source.rank));
+        context.append(caption, quote(source.text, answer));
+        reply.append(context);
+      }
+    } else {
+      reply.classList.add("not-found");
+      reply.append(el("p", "answer not-found-text", "I couldn't find this in the editorials."));
+      if (passages.length) {
+        reply.append(el("p", "hint", "The passages below are the nearest ones, but they are weak matches "
+          + "and probably do not answer the question."));
+      } else if (describeFilters(chosen || {})) {
+        reply.append(el("p", "hint", "No editorial in the chosen date range matched. Try a wider range."));
+      }
+    }
+    if (passages.length) {
+      const sources = el("section", "sources");
+      sources.append(el("h3", "sources-title", answer ? `Sources (${passages.length})` : "Nearest passages (weak matches)"));
+      const list = el("ol", "passages");
+      for (const p of passages) list.append(passageItem(p, answer));
+      sources.append(list);
+      reply.append(sources);
+    }
+    return reply;
+  }
+
+  function summary(data) {
+    if (data.found !== false && data.answer && typeof data.answer.text === "string") {
+      return `Answer: ${data.answer.text}`;
+    }
+    const n = cleanPassages(data).length;
+    return `I couldn't find this in the editorials. ${n} nearest passage${n === 1 ? "" : "s"} shown as weak matches.`;
+  }
+
+  // ---------- turns ----------
+
+  function shareHref(question, chosen) {
+    const params = new URLSearchParams({q: question});
+    if (chosen && chosen.date_from) params.set("from", chosen.date_from);
+    if (chosen && chosen.date_to) params.set("to", chosen.date_to);
+    return `/?${params}`;
+  }
+
+  function shareLink(question, chosen) {
+    const link = el("a", "share-link", "Copy link");
+    link.href = shareHref(question, chosen);
+    link.setAttribute("aria-label", "Copy a link that asks this question");
+    link.addEventListener("click", async (event) => {
+      event.preventDefault();
+      const url = new URL(link.getAttribute("href"), location.href).href;
+      try {
+        await navigator.clipboard.writeText(url);
+        link.textContent = "Link copied";
+        announce("Link copied");
+        window.setTimeout(() => { link.textContent = "Copy link"; }, 2500);
+      } catch (err) {
+        window.prompt("Copy this link to share the question:", url);
+      }
     });
-    const data = await response.json().catch(() => null);
-    if (!response.ok || !data || data.error) {
-      const message = data && data.error ? data.error.message : `the server answered ${response.status}`;
-      reply.replaceChildren(el("p", "error", `Sorry, something went wrong: ${message}`));
+    return link;
+  }
+
+  function turnView(question, chosen) {
+    const node = el("div", "turn");
+    const asked = el("div", "asked");
+    asked.append(el("h2", "bubble-user", question));
+    const meta = el("div", "asked-meta");
+    const range = describeFilters(chosen || {});
+    if (range) meta.append(el("span", "range", `Dates: ${range}`));
+    meta.append(shareLink(question, chosen));
+    asked.append(meta);
+    const slot = el("div", "reply-slot");
+    node.append(asked, slot);
+    return {node, slot};
+  }
+
+  function showEmpty(show) {
+    emptyState.hidden = !show;
+    chatTitle.classList.toggle("visually-hidden", !show); // still the page's heading for screen readers
+  }
+
+  function restoreConversation(saved) {
+    for (const turn of saved) {
+      try {
+        const view = turnView(turn.question, turn.filters);
+        view.slot.append(renderReply(turn.data, turn.filters));
+        conversation.append(view.node);
+        turns.push(turn);
+      } catch (err) {
+        // A turn saved by an older version of the page that no longer renders: drop it.
+      }
+    }
+    showEmpty(turns.length === 0);
+  }
+
+  function setBusy(busy) {
+    sendButton.disabled = busy;
+    sendButton.textContent = busy ? "Asking…" : "Ask";
+    form.setAttribute("aria-busy", String(busy));
+  }
+
+  function retireRetries() {
+    for (const failed of conversation.querySelectorAll(".reply-error")) {
+      const button = failed.querySelector(".retry-button");
+      if (button) button.remove();
+    }
+  }
+
+  function historyForApi() {
+    return turns.slice(-HISTORY_TURNS).map((t) => ({
+      question: t.question,
+      answer: t.data.answer && typeof t.data.answer.text === "string" ? t.data.answer.text : "",
+    }));
+  }
+
+  function ask(question, {history = historyForApi()} = {}) {
+    if (inFlight) return;
+    retireRetries();
+    showEmpty(false);
+    const pending = {question, filters: currentFilters(), history};
+    const view = turnView(question, pending.filters);
+    conversation.append(view.node);
+    send(pending, view);
+  }
+
+  function errorView(message, pending, view) {
+    const panel = el("div", "reply reply-error");
+    panel.append(el("p", "error-text", message));
+    const retry = el("button", "retry-button", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => {
+      if (!inFlight) send(pending, view);
+    });
+    panel.append(retry);
+    return panel;
+  }
+
+  async function send(pending, view) {
+    const mine = generation;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = window.setTimeout(() => { timedOut = true; controller.abort(); }, TIMEOUT_MS);
+    inFlight = {controller};
+    setBusy(true);
+    const waiting = el("p", "waiting", "Searching the editorials");
+    view.slot.replaceChildren(waiting);
+    view.node.scrollIntoView({block: "nearest"});
+    let data = null;
+    let problem = null;
+    try {
+      const response = await fetch("/api/ask", {
+        method: "POST",
+        headers: {"Content-Type": "application/json", "Accept": "application/json"},
+        body: JSON.stringify({question: pending.question, history: pending.history, ...pending.filters}),
+        signal: controller.signal,
+      });
+      const body = await response.json().catch(() => null);
+      if (response.ok && body && typeof body === "object" && Array.isArray(body.passages)) {
+        data = body;
+      } else {
+        const detail = body && body.error && typeof body.error.message === "string" ? body.error.message : "no details";
+        problem = `Sorry, the service answered with an error (${response.status}): ${detail}.`;
+      }
+    } catch (err) {
+      problem = timedOut
+        ? `Sorry, the service took too long to answer (more than ${TIMEOUT_MS / 1000} seconds).`
+        : "Sorry, the service could not be reached. Check your connection and try again.";
+    } finally {
+      window.clearTimeout(timer);
+    }
+    if (mine !== generation) return; // "New chat" was pressed meanwhile
+    inFlight = null;
+    setBusy(false);
+    if (data) {
+      const turn = {question: pending.question, filters: pending.filters, data};
+      view.slot.replaceChildren(renderReply(data, pending.filters));
+      turns.push(turn);
+      if (turns.length > KEPT_TURNS) turns = turns.slice(-KEPT_TURNS);
+      save();
+      announce(summary(data));
+    } else {
+      view.slot.replaceChildren(errorView(problem, pending, view));
+      announce(problem);
+    }
+    scrollToTurn(view.node);
+    box.focus({preventScroll: true});
+  }
+
+  function newChat() {
+    generation += 1;
+    if (inFlight) inFlight.controller.abort();
+    inFlight = null;
+    setBusy(false);
+    turns = [];
+    save();
+    conversation.replaceChildren(chatTitle, emptyState);
+    showEmpty(true);
+    loadSuggestions();
+    box.value = "";
+    autosize();
+    box.focus();
+    announce("New chat started");
+  }
+
+  // ---------- suggestions from the indexed titles ----------
+
+  let suggestionsLoaded = false;
+
+  async function loadSuggestions() {
+    if (suggestionsLoaded) return;
+    suggestionsLoaded = true;
+    try {
+      const response = await fetch("/api/articles", {headers: {"Accept": "application/json"}});
+      const body = await response.json();
+      const titled = (Array.isArray(body.articles) ? body.articles : [])
+        .filter((a) => a && typeof a.title === "string" && a.title.trim());
+      for (let i = titled.length - 1; i > 0; i -= 1) { // shuffle, so the examples vary between visits
+        const j = Math.floor(Math.random() * (i + 1));
+        [titled[i], titled[j]] = [titled[j], titled[i]];
+      }
+      suggestionList.replaceChildren();
+      for (const article of titled.slice(0, SUGGESTIONS)) {
+        const question = `What is “${article.title.trim()}” about?`;
+        const button = el("button", "suggestion", question);
+        button.type = "button";
+        button.addEventListener("click", () => {
+          if (!inFlight) ask(question);
+          box.focus({preventScroll: true});
+        });
+        const item = el("li");
+        item.append(button);
+        suggestionList.append(item);
+      }
+      suggestions.hidden = suggestionList.children.length === 0;
+    } catch (err) {
+      suggestionsLoaded = false; // try again on the next "New chat"
+      suggestions.hidden = true;
+    }
+  }
+
+  // ---------- the question box ----------
+
+  function autosize() {
+    box.style.height = "auto";
+    box.style.height = `${Math.min(box.scrollHeight + 2, 240)}px`;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (inFlight) return;
+    const question = box.value.trim();
+    if (!question) {
+      box.focus();
       return;
     }
-    renderReply(reply, data);
-    history.push({question, answer: data.answer ? data.answer.text : ""});
-  } catch (err) {
-    reply.replaceChildren(el("p", "error", "Sorry, the service could not be reached. Please try again."));
-  } finally {
-    sendButton.disabled = false;
-    box.focus();
+    const problem = filtersProblem();
+    if (problem) {
+      filters.open = true;
+      const note = el("p", "error-text", problem);
+      note.id = "filters-error";
+      const old = $("filters-error");
+      if (old) old.remove();
+      filters.querySelector(".filters-body").append(note);
+      announce(problem);
+      dateTo.focus();
+      return;
+    }
+    box.value = "";
+    autosize();
+    ask(question);
+  });
+
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (!inFlight) form.requestSubmit();
+    }
+  });
+  box.addEventListener("input", autosize);
+
+  for (const input of [dateFrom, dateTo]) {
+    input.addEventListener("change", () => {
+      showFilters();
+      save();
+    });
   }
-}
+  $("clear-dates").addEventListener("click", () => {
+    setFilters({});
+    save();
+    dateFrom.focus();
+  });
 
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const question = box.value.trim();
-  if (!question || sendButton.disabled) return;
-  box.value = "";
-  ask(question);
-});
+  $("new-chat").addEventListener("click", newChat);
 
-box.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
-    event.preventDefault();
-    form.requestSubmit();
+  // ---------- start ----------
+
+  const saved = load();
+  setFilters(saved.filters);
+  restoreConversation(saved.turns);
+  if (turns.length === 0) loadSuggestions();
+
+  const params = new URLSearchParams(location.search);
+  const shared = (params.get("q") || "").trim();
+  if (shared) {
+    // A shared link: ask its question on its own (no history from whatever was asked here before),
+    // then drop ?q= from the address so that a reload shows the conversation instead of asking again.
+    setFilters({date_from: params.get("from"), date_to: params.get("to")});
+    window.history.replaceState(null, "", location.pathname);
+    ask(Array.from(shared).slice(0, 1000).join(""), {history: []}); // by code point: never half an emoji
+  } else if (turns.length) {
+    conversation.lastElementChild.scrollIntoView({block: "start"});
   }
-});
-
-document.getElementById("new-chat").addEventListener("click", () => {
-  history.length = 0;
-  conversation.replaceChildren(emptyState);
-  emptyState.hidden = false;
-  box.focus();
-});
+  // Ready to type on a desktop; on a phone, don't pop the keyboard up over the page.
+  if (window.matchMedia("(pointer: fine)").matches) box.focus({preventScroll: true});
+})();

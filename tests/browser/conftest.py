@@ -1,0 +1,152 @@
+"""Browser fixtures: the real service on a loopback port and Debian's Chromium driven by Playwright.
+
+The Flask app of tests/conftest.py (real model, real index) is served by werkzeug in a thread.
+Chromium must be installed (`make browser`); without it these tests fail, unless QA_SKIP_BROWSER=1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from qa_service.config import PROJECT_ROOT, Config
+from qa_service.service import QAService
+from qa_service.store import build_index
+from qa_service.web import create_app
+
+CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 780}
+
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_ARTICLE = f"""---
+title: Flour tax {XSS_IMG}
+date: 2020-03-15
+url: javascript:window.__xss=1
+---
+
+The village bakers complain bitterly about the new flour tax. {XSS_SCRIPT} They say bread will cost twice as much.
+
+Ovens were inspected by the council last winter. {XSS_IMG} The inspectors found nothing wrong with the ovens.
+"""
+
+
+class LiveServer:
+    """A real HTTP server for `app` on 127.0.0.1 and a free port, in a daemon thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    with LiveServer(app) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def xss_server(tmp_path_factory, embedder) -> Iterator[str]:
+    """A separate tiny index whose one article holds markup that would run if inserted as HTML."""
+    root = tmp_path_factory.mktemp("xss")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "flour-tax.md").write_text(XSS_ARTICLE, encoding="utf-8")
+    build_index(corpus, root / "index", embedder)
+    service = QAService(Config(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
+    with LiveServer(create_app(service.config, service=service)) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if os.environ.get("QA_SKIP_BROWSER") == "1":
+        pytest.skip("QA_SKIP_BROWSER=1: browser tests skipped on purpose")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (apt: chromium chromium-driver), "
+                    "or set QA_SKIP_BROWSER=1 to skip the browser tests", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the `playwright` Python package is missing: pip install -e '.[test]'", pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageProblems:
+    """JavaScript errors and console errors (CSP violations among them) seen by one page."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.allowed: list[str] = []
+
+    def allow(self, fragment: str) -> None:
+        self.allowed.append(fragment)
+
+    def console(self, message) -> None:
+        if message.type == "error" and not any(a in message.text for a in self.allowed):
+            self.errors.append(f"console: {message.text}")
+
+    def page_error(self, error) -> None:
+        self.errors.append(f"page error: {error}")
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """new_page(base_url=..., viewport=..., color_scheme=...) -> a fresh page in a fresh context.
+
+    Every page must end the test without JavaScript errors or console errors (a CSP violation is one);
+    a test that provokes an error on purpose calls `page.problems.allow(text)`.
+    """
+    contexts = []
+
+    def make(base_url: str = live_server, viewport: dict = DESKTOP, color_scheme: str = "light", **options):
+        context = browser.new_context(base_url=base_url, viewport=viewport, color_scheme=color_scheme, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = PageProblems()
+        page.on("console", page.problems.console)
+        page.on("pageerror", page.problems.page_error)
+        return page
+
+    yield make
+    problems = [e for c in contexts for p in c.pages for e in p.problems.errors]
+    for context in contexts:
+        context.close()
+    assert not problems, problems
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
