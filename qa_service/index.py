@@ -7,6 +7,7 @@ mid-request cannot mix two versions. Checking for a new version costs one stat()
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import numpy as np
 from .dense import read_dense_index
 from .lexical import LexicalIndex
 from .store import CURRENT, FORMAT, generations, read_current_name
+
+log = logging.getLogger(__name__)
 
 
 class IndexUnavailable(RuntimeError):
@@ -137,27 +140,33 @@ class IndexReader:
     def _reload(self, stamp: tuple | None) -> None:
         self._seen = stamp
         name = read_current_name(self.index_dir)
-        if name is None:
+        if name is None and not (self.index_dir / CURRENT).exists():
             self.error = f"no index in {self.index_dir}; run `qa-service index`"
             return
         if self._snapshot is not None and self._snapshot.path.name == name:
             return
         try:
+            if name is None:
+                raise IndexUnavailable(f"{self.index_dir / CURRENT} is empty or unreadable")
             self._snapshot = Snapshot(self.index_dir / name, self.model_name)
             self.error = None
             return
         except ModelMismatch as exc:
             self.error, self._snapshot = str(exc), None
+            log.error("index not served: %s", exc)
             return
         except IndexUnavailable as exc:
             self.error = str(exc)
+            log.error("index generation not served: %s", exc)
         if self._snapshot is not None:
+            log.warning("still serving %s (version %s)", self._snapshot.path.name, self._snapshot.version)
             return
         for older in generations(self.index_dir):
             if older.name == name:
                 continue
             try:
                 self._snapshot = Snapshot(older, self.model_name)
+                log.warning("serving the older generation %s (version %s)", older.name, self._snapshot.version)
                 return
             except IndexUnavailable:
                 continue

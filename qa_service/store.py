@@ -74,7 +74,7 @@ class BuildReport:
 def read_current_name(index_dir: Path) -> str | None:
     try:
         return (Path(index_dir) / CURRENT).read_text().strip() or None
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: no generation is named
         return None
 
 

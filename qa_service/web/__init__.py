@@ -6,8 +6,10 @@ from flask import Flask
 
 from ..config import Config
 from ..service import QAService
+from .admin import admin
 from .api import api
 from .errors import register_error_handlers
+from .openapi import openapi
 from .pages import pages
 
 SECURITY_HEADERS = {
@@ -29,6 +31,8 @@ def create_app(config: Config | None = None, service: QAService | None = None) -
     app.json.sort_keys = False
     app.extensions["qa_service"] = service or QAService(config)
     app.register_blueprint(api)
+    app.register_blueprint(admin)
+    app.register_blueprint(openapi)
     app.register_blueprint(pages)
     register_error_handlers(app)
 

@@ -19,6 +19,10 @@ def json_body(request: Request) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body (no Content-Length) is cut at the limit by the server's stream: too large, not bad JSON.
+        raise ApiError(413, "request_entity_too_large", "request body too large")
     try:
         payload = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -32,6 +36,15 @@ def json_body(request: Request) -> dict:
 
 def _bad(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_request", f"{field}: {message}")
+
+
+def _is_unicode(text: str) -> bool:
+    """False for strings holding lone surrogates (JSON allows "\\ud800"); the tokenizer cannot take them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _iso_date(payload: dict, field: str) -> str | None:
@@ -52,6 +65,8 @@ def parse_question(payload: dict, config: Config) -> Question:
         raise _bad("question", "is required")
     if not isinstance(text, str):
         raise _bad("question", "must be a string")
+    if not _is_unicode(text):
+        raise _bad("question", "must be valid Unicode text (no lone surrogates)")
     text = text.strip()
     if not text:
         raise _bad("question", "must not be empty")
@@ -87,5 +102,7 @@ def parse_history(payload: dict) -> tuple[tuple[str, str], ...]:
         if not isinstance(turn, dict) or not isinstance(turn.get("question", ""), str) \
                 or not isinstance(turn.get("answer") or "", str):
             raise _bad("history", "each turn must be an object with string question and answer")
+        if not _is_unicode(turn.get("question", "")) or not _is_unicode(turn.get("answer") or ""):
+            raise _bad("history", "must be valid Unicode text (no lone surrogates)")
         turns.append((turn.get("question", "")[:1000], (turn.get("answer") or "")[:2000]))
     return tuple(turns)

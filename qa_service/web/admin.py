@@ -1,0 +1,275 @@
+"""Adding and removing articles over HTTP: `POST /api/articles`, `DELETE /api/articles/<id>`.
+
+Both need `Authorization: Bearer <QA_ADMIN_TOKEN>` (403 when the server has no token, 401 when it is
+wrong). An article is written into the corpus folder under a name made from its id (never from the
+client's path), atomically, and the index is rebuilt incrementally; if the build fails, the corpus
+file is put back as it was, so the corpus and the served index never disagree because of a request.
+One admin change runs at a time across all workers of a server (a lock file in the index folder).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import logging
+import os
+import re
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..corpus import CORPUS_SUFFIXES, Article, CorpusError, article_id_for, corpus_files, parse_text
+from ..store import EmptyCorpus, IndexBusy, build_index
+from .errors import ApiError, error_response
+from .validation import json_body
+
+log = logging.getLogger(__name__)
+
+admin = Blueprint("admin", __name__)
+
+ADMIN_LOCK = ".admin.lock"
+LOCK_WAIT_SECONDS = 30.0  # for the admin lock, then again for the build lock: well inside gunicorn's 120 s
+MAX_TITLE_CHARS = 300
+MAX_URL_CHARS = 2000
+ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")  # every id that corpus.article_id_for can produce
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TRUE_VALUES = ("1", "true", "yes")
+
+
+def _service():
+    return current_app.extensions["qa_service"]
+
+
+@admin.before_request
+def require_admin_token():
+    """403 when no token is configured (the routes are off); 401 for a missing or wrong token."""
+    if request.method == "OPTIONS":
+        return None
+    token = current_app.config["QA"].admin_token
+    if not token:
+        return error_response(403, "admin_disabled",
+                              "adding and removing articles is turned off: start the server with QA_ADMIN_TOKEN set")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # WSGI hands headers over as latin-1 text: encoding back gives the bytes the client sent (UTF-8 for a
+    # non-ASCII token). Hashing both sides first makes the comparison constant-time in the length too.
+    given_digest = hashlib.sha256(given.strip().encode("latin-1", "replace")).digest()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given_digest, hashlib.sha256(token.encode()).digest()):
+        response = error_response(401, "unauthorized", "send the admin token as 'Authorization: Bearer <token>'")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="qa_service admin"'
+        return response
+    return None
+
+
+@contextmanager
+def admin_lock(index_dir: Path, wait_seconds: float = LOCK_WAIT_SECONDS):
+    """One corpus change at a time, across threads and worker processes (flock on a file of its own)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ADMIN_LOCK, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _bad(field: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_request", f"{field}: {message}")
+
+
+def _text_field(payload: dict, field: str, *, required: bool) -> str | None:
+    value = payload.get(field)
+    if value is None:
+        if required:
+            raise _bad(field, "is required")
+        return None
+    if not isinstance(value, str):
+        raise _bad(field, "must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(field, "must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _article_from_json(payload: dict) -> tuple[str, str]:
+    """(file name, Markdown file text) for a JSON article; every field checked."""
+    title = _text_field(payload, "title", required=True)
+    title = " ".join(title.split())
+    if CONTROL.search(title):
+        raise _bad("title", "must not contain control characters")
+    if not title.strip("'\" "):
+        raise _bad("title", "must not be empty")
+    if len(title) > MAX_TITLE_CHARS:
+        raise _bad("title", f"must be at most {MAX_TITLE_CHARS} characters")
+    text = _text_field(payload, "text", required=True)
+    if "\x00" in text:
+        raise _bad("text", "must not contain NUL characters")
+    if not text.strip():
+        raise _bad("text", "must not be empty")
+    front = [f"title: {title}"]
+    published = _text_field(payload, "date", required=False)
+    if published is not None:
+        try:
+            if not ISO_DATE.match(published):
+                raise ValueError
+            published = date.fromisoformat(published).isoformat()
+        except ValueError:
+            raise _bad("date", f"{published[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
+        front.append(f"date: {published}")
+    url = _text_field(payload, "url", required=False)
+    if url is not None:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = None
+        if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc
+                or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url) or CONTROL.search(url)):
+            raise _bad("url", f"must be an http(s) URL of at most {MAX_URL_CHARS} characters")
+        front.append(f"url: {url}")
+    body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    # Front matter carries title, date and url; the text follows, paragraphs separated by blank lines.
+    return f"{article_id_for(title)}.md", "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
+
+
+def _article_from_upload() -> tuple[str, str]:
+    """(file name, file text) for an uploaded file; the name is rebuilt from the id, never taken as a path."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise _bad("file", "send the article as a multipart form field named 'file' with a file name")
+    client_name = Path(upload.filename.replace("\\", "/")).name  # only the last part of any path
+    suffix = Path(client_name).suffix.lower()
+    if suffix not in CORPUS_SUFFIXES:
+        raise _bad("file", f"the file name must end in {', '.join(CORPUS_SUFFIXES)}")
+    raw = upload.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad("file", f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    return f"{article_id_for(client_name)}{suffix}", text
+
+
+def _files_of(corpus_dir: Path, article_id: str) -> list[Path]:
+    """The corpus files that hold the article with this id (normally one)."""
+    if not corpus_dir.is_dir():
+        return []
+    return [p for p in corpus_files(corpus_dir) if article_id_for(p.name) == article_id]
+
+
+def _aside(path: Path) -> Path:
+    """A hidden name beside `path`: the corpus reader skips dot-files, so the file is out of the corpus."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.aside")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = _aside(path)
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None):
+    """Move `remove` out of the corpus, write `add`, rebuild; on any failure put the corpus back."""
+    service = _service()
+    config = current_app.config["QA"]
+    moved: list[tuple[Path, Path]] = []
+    written: Path | None = None
+    done = False
+    try:
+        for path in remove:
+            hidden = _aside(path)
+            os.replace(path, hidden)
+            moved.append((hidden, path))
+        if add is not None:
+            written = add[0]
+            _write_atomically(written, add[1])
+        report = build_index(config.corpus_dir, config.index_dir, service.embedder,
+                             batch_size=config.batch_size, lock_wait_seconds=LOCK_WAIT_SECONDS)
+        done = True
+    except IndexBusy as exc:
+        raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
+    except EmptyCorpus:
+        raise ApiError(409, "last_article", "the corpus cannot be left empty; the article was kept") from None
+    except Exception as exc:
+        log.exception("index build after an article change failed")
+        raise ApiError(503, "index_build_failed",
+                       f"the index could not be rebuilt ({type(exc).__name__}); the corpus is unchanged") from None
+    finally:
+        if done:
+            for hidden, _ in moved:
+                hidden.unlink(missing_ok=True)
+        else:
+            if written is not None:
+                written.unlink(missing_ok=True)
+            for hidden, original in reversed(moved):
+                os.replace(hidden, original)
+    return report
+
+
+@admin.post("/api/articles")
+def add_article():
+    """Add (or with ?replace=1, replace) one article: JSON {title, text, date?, url?} or a file upload."""
+    replace = request.args.get("replace", "").lower() in TRUE_VALUES
+    if request.mimetype == "multipart/form-data":
+        name, text = _article_from_upload()
+    elif request.mimetype == "application/json":
+        name, text = _article_from_json(json_body(request))
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send JSON {title, text, date?, url?} or a multipart/form-data upload in field 'file'")
+    try:
+        article: Article = parse_text(text, name)
+    except CorpusError as exc:
+        raise ApiError(400, "invalid_article", f"the article cannot be read: {exc}") from None
+    config = current_app.config["QA"]
+    corpus_dir = Path(config.corpus_dir)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    with admin_lock(Path(config.index_dir)):
+        existing = _files_of(corpus_dir, article.id)
+        if existing and not replace:
+            raise ApiError(409, "article_exists",
+                           f"an article with id {article.id!r} exists; add ?replace=1 to replace it")
+        report = _change_corpus_and_rebuild(existing, (corpus_dir / name, text))
+    body = {
+        "id": article.id, "title": article.title, "date": article.date, "url": article.url,
+        "paragraphs": len(article.paragraphs), "file": name, "replaced": bool(existing),
+        "index_version": report.version, "build": report.to_dict(),
+    }
+    return jsonify(body), 200 if existing else 201
+
+
+@admin.delete("/api/articles/<article_id>")
+def delete_article(article_id: str):
+    """Remove an article's file(s) from the corpus and rebuild the index without it."""
+    config = current_app.config["QA"]
+    missing = ApiError(404, "not_found", f"no article with id {article_id[:100]!r} in the corpus")
+    if not ARTICLE_ID.match(article_id):
+        raise missing
+    with admin_lock(Path(config.index_dir)):
+        files = _files_of(Path(config.corpus_dir), article_id)
+        if not files:
+            raise missing
+        report = _change_corpus_and_rebuild(files, None)
+    return jsonify({
+        "id": article_id, "removed_files": [p.name for p in files],
+        "index_version": report.version, "build": report.to_dict(),
+    })

@@ -1,0 +1,306 @@
+"""The OpenAPI 3.0 description of the JSON API, served at `GET /api/openapi.json`.
+
+A static document, kept beside the code it describes: the request schemas say what
+`web/validation.py` and `web/admin.py` accept, and the test suite fuzzes the API from it.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+openapi = Blueprint("openapi", __name__)
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+NULLABLE_STRING = {"type": "string", "nullable": True}
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": ERROR_BODY}},
+    "AskRequest": {
+        "type": "object",
+        "required": ["question"],
+        "properties": {
+            "question": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S",
+                         "description": "1-1,000 characters once surrounding spaces are removed"},
+            "top_k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+            "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"},
+            "history": {
+                "type": "array",
+                "nullable": True,
+                "description": "earlier turns, oldest first; the last 10 are used",
+                "items": {
+                    "type": "object",
+                    "properties": {"question": {"type": "string"}, "answer": NULLABLE_STRING},
+                },
+            },
+            "date_from": {"type": "string", "format": "date", "nullable": True},
+            "date_to": {"type": "string", "format": "date", "nullable": True},
+            "articles": {"type": "array", "nullable": True, "maxItems": 1000, "items": {"type": "string"},
+                         "description": "article ids to search within"},
+        },
+    },
+    "Citation": {
+        "type": "object",
+        "required": ["article_id", "title", "date", "paragraph", "url"],
+        "properties": {
+            "article_id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": NULLABLE_STRING,
+            "paragraph": {"type": "integer", "minimum": 1},
+            "url": NULLABLE_STRING,
+        },
+    },
+    "AskResponse": {
+        "type": "object",
+        "required": ["question", "found", "answer", "passages", "mode", "index_version", "took_ms"],
+        "properties": {
+            "question": {"type": "string"},
+            "resolved_question": {"type": "string"},
+            "found": {"type": "boolean"},
+            "answer": {
+                "type": "object",
+                "nullable": True,
+                "required": ["text", "passage", "start", "end"],
+                "properties": {
+                    "text": {"type": "string"},
+                    "passage": {"type": "integer", "minimum": 1},
+                    "start": {"type": "integer", "minimum": 0},
+                    "end": {"type": "integer", "minimum": 0},
+                },
+            },
+            "passages": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["rank", "score", "text", "citation"],
+                    "properties": {
+                        "rank": {"type": "integer", "minimum": 1},
+                        "score": {"type": "number"},
+                        "text": {"type": "string"},
+                        "citation": _ref("Citation"),
+                    },
+                },
+            },
+            "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"]},
+            "index_version": {"type": "string"},
+            "took_ms": {"type": "number"},
+        },
+    },
+    "ArticleList": {
+        "type": "object",
+        "required": ["index_version", "articles"],
+        "properties": {
+            "index_version": {"type": "string"},
+            "articles": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "title", "date", "url", "paragraphs"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "date": NULLABLE_STRING,
+                        "url": NULLABLE_STRING,
+                        "paragraphs": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+        },
+    },
+    "Article": {
+        "type": "object",
+        "required": ["id", "title", "date", "url", "author", "paragraphs"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": NULLABLE_STRING,
+            "url": NULLABLE_STRING,
+            "author": NULLABLE_STRING,
+            "paragraphs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["number", "text"],
+                    "properties": {"number": {"type": "integer", "minimum": 1}, "text": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "NewArticle": {
+        "type": "object",
+        "required": ["title", "text"],
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\w"},
+            "text": {"type": "string", "minLength": 1, "pattern": r"\w",
+                     "description": "the article's paragraphs, separated by blank lines (read as Markdown)"},
+            "date": {"type": "string", "format": "date", "nullable": True},
+            "url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(/[!-~]*)?$", "maxLength": 2000,
+                    "nullable": True},
+        },
+    },
+    "ArticleUpload": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "a .txt, .md or .markdown file in one of the corpus layouts; UTF-8"},
+        },
+    },
+    "ArticleChange": {
+        "type": "object",
+        "required": ["id", "index_version", "build"],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "date": NULLABLE_STRING,
+            "url": NULLABLE_STRING,
+            "paragraphs": {"type": "integer", "minimum": 1},
+            "file": {"type": "string"},
+            "replaced": {"type": "boolean"},
+            "removed_files": {"type": "array", "items": {"type": "string"}},
+            "index_version": {"type": "string"},
+            "build": {"type": "object", "description": "the index build report (counts, seconds, skipped files)"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "articles", "passages", "model", "index_version"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok"]},
+            "articles": {"type": "integer", "minimum": 0},
+            "passages": {"type": "integer", "minimum": 0},
+            "model": {"type": "string"},
+            "index_version": {"type": "string"},
+        },
+    },
+    "HealthUnavailable": {
+        "type": "object",
+        "required": ["status", "error"],
+        "properties": {
+            "status": {"type": "string", "enum": ["unavailable"]},
+            "error": ERROR_BODY,
+        },
+    },
+}
+
+ARTICLE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+ADMIN = [{"adminToken": []}]
+NO_INDEX = _error("no index can be served (missing, damaged, or built with another model)")
+UNAUTHORIZED = _error("missing or wrong admin token")
+ADMIN_OFF = _error("the server has no QA_ADMIN_TOKEN: adding and removing articles is turned off")
+BUSY = _error("another change or index build is running, or the index could not be rebuilt; the corpus is unchanged")
+
+SPEC = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "qa_service",
+        "version": "1",
+        "description": "Questions answered from a newspaper's editorials, with cited passages. Every error is JSON "
+                       '{"error": {"code", "message"}}; request bodies are limited to 64 KiB.',
+    },
+    "paths": {
+        "/api/ask": {
+            "post": {
+                "operationId": "ask",
+                "summary": "Answer a question from the editorials",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AskRequest")}}},
+                "responses": {
+                    "200": _json(_ref("AskResponse"), "the answer (or null) and the cited passages"),
+                    "400": _error("the body is not JSON, not UTF-8, or a field is invalid"),
+                    "413": _error("the body is over 64 KiB"),
+                    "415": _error("the body is not sent as application/json"),
+                    "503": NO_INDEX,
+                },
+            },
+        },
+        "/api/articles": {
+            "get": {
+                "operationId": "listArticles",
+                "summary": "The indexed articles",
+                "responses": {"200": _json(_ref("ArticleList"), "id, title, date and paragraph count of each"),
+                              "503": NO_INDEX},
+            },
+            "post": {
+                "operationId": "addArticle",
+                "summary": "Add an article to the corpus and index it (admin)",
+                "security": ADMIN,
+                "parameters": [{"name": "replace", "in": "query", "required": False, "schema": {"type": "boolean"},
+                                "description": "replace an existing article with the same id instead of 409"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": _ref("NewArticle")},
+                        "multipart/form-data": {"schema": _ref("ArticleUpload")},
+                    },
+                },
+                "responses": {
+                    "200": _json(_ref("ArticleChange"), "an existing article was replaced (?replace=1)"),
+                    "201": _json(_ref("ArticleChange"), "added and indexed"),
+                    "400": _error("a field is invalid, or the file cannot be read as an article"),
+                    "401": UNAUTHORIZED,
+                    "403": ADMIN_OFF,
+                    "409": _error("an article with this id exists (use ?replace=1)"),
+                    "413": _error("the body is over 64 KiB"),
+                    "415": _error("the body is neither JSON nor a multipart upload"),
+                    "503": BUSY,
+                },
+            },
+        },
+        "/api/articles/{id}": {
+            "parameters": [ARTICLE_ID],
+            "get": {
+                "operationId": "getArticle",
+                "summary": "One article with its paragraphs",
+                "responses": {"200": _json(_ref("Article"), "the article"), "404": _error("no such article"),
+                              "503": NO_INDEX},
+            },
+            "delete": {
+                "operationId": "deleteArticle",
+                "summary": "Remove an article from the corpus and the index (admin)",
+                "security": ADMIN,
+                "responses": {
+                    "200": _json(_ref("ArticleChange"), "removed; the new index version"),
+                    "401": UNAUTHORIZED,
+                    "403": ADMIN_OFF,
+                    "404": _error("no article with this id in the corpus"),
+                    "409": _error("the last article cannot be removed"),
+                    "503": BUSY,
+                },
+            },
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "summary": "Is an index being served, and which",
+                "responses": {"200": _json(_ref("Health"), "serving"),
+                              "503": _json(_ref("HealthUnavailable"), "no index can be served; the reason")},
+            },
+        },
+    },
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer",
+                                           "description": "the server's QA_ADMIN_TOKEN"}},
+    },
+}
+
+
+@openapi.get("/api/openapi.json")
+def openapi_json():
+    return jsonify(SPEC)

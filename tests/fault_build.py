@@ -1,0 +1,107 @@
+"""`qa-service index` with a fake encoder and random pauses between its steps, for the fault tests.
+
+    python -m tests.fault_build CORPUS INDEX [--seed N] [--pause SECONDS] [--lock-wait SECONDS]
+        [--die-at PHASE] [--hold-file PATH]
+
+Runs the real CLI command (`qa_service.cli index --force`) in this process, with two changes: the encoder
+is tests.fakes.HashingEmbedder (builds take milliseconds, not a model load), and every step of
+store.build_index (lock, corpus, embedding batches, FAISS, SQLite, fsync, rename, switch, prune) prints
+`phase NAME MONOTONIC-TIME` and then pauses a random time up to --pause seconds, so that a SIGKILL
+sent after a random delay lands at varied points; --die-at NAME kills the process with SIGKILL at
+that phase instead. --lock-wait bounds how long the build waits for another one; --hold-file makes
+the build keep the lock until the test removes that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import sys
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from qa_service import cli, embedder, store
+
+from .fakes import HashingEmbedder
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus")
+    parser.add_argument("index")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pause", type=float, default=0.1)
+    parser.add_argument("--lock-wait", type=float, default=600.0)
+    parser.add_argument("--die-at", help="SIGKILL this process when it reaches this phase (its first time)")
+    parser.add_argument("--hold-file", help="once the lock is held, wait (at most 120 s) while this file exists")
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    def phase(name: str) -> None:
+        print(f"phase {name} {time.monotonic():.6f}", flush=True)
+        if name == args.die_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(rng.uniform(0, args.pause))
+
+    def paused(name: str, func):
+        def wrapper(*a, **kw):
+            phase(name)
+            result = func(*a, **kw)
+            phase(f"{name}-done")
+            return result
+        return wrapper
+
+    class SlowEmbedder(HashingEmbedder):
+        def encode(self, texts, batch_size=32, progress=None):
+            vectors = [np.zeros((0, self.dimension), dtype=np.float32)]
+            for start in range(0, len(texts), 8):
+                phase("encode")
+                vectors.append(super().encode(texts[start:start + 8]))
+            return np.concatenate(vectors)
+
+    real_lock = store.build_lock
+
+    @contextmanager
+    def build_lock(index_dir, wait_seconds=600.0):
+        phase("wait-lock")
+        with real_lock(index_dir, args.lock_wait):
+            phase("locked")
+            deadline = time.monotonic() + 120
+            while args.hold_file and os.path.exists(args.hold_file) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            yield
+
+    store.build_lock = build_lock
+    for name in ("load_corpus", "write_dense_index", "_write_sqlite", "_fsync_tree", "_fsync_dir", "_switch_current",
+                 "_prune"):
+        setattr(store, name, paused(name.strip("_"), getattr(store, name)))
+    real_replace = store.os.replace
+
+    class _Os:  # store.os.replace (the rename of gen-N.partial) gets a phase of its own; other os calls pass through
+        def __getattr__(self, attr):
+            return getattr(__import__("os"), attr)
+
+        @staticmethod
+        def replace(src, dst):
+            phase("rename")
+            real_replace(src, dst)
+            phase("rename-done")
+
+    store.os = _Os()
+    embedder.Embedder = lambda *a, **kw: SlowEmbedder()
+    embedder.model_name_for = lambda path: SlowEmbedder.name
+    phase("start")
+    try:
+        cli.main(["index", "--corpus", args.corpus, "--index", args.index, "--force", "--quiet"],
+                 standalone_mode=False)
+    except SystemExit as exc:
+        sys.exit(exc.code)
+    phase("end")
+
+
+if __name__ == "__main__":
+    main()
