@@ -35,8 +35,13 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# One table, a row per retrieval mode: squad-dev's questions on squad-dev (recall, answers, answered) and on
+# the editorials, which do not answer them (declined). Indexes are built once under EVAL_INDEX and reused.
+EVAL_INDEX ?= /tmp/qa-service-eval
 eval: $(STAMP)
-	$(BIN)/qa-service eval-table --corpus $(DATA)/squad-dev/corpus --questions $(DATA)/squad-dev/questions.jsonl
+	$(BIN)/qa-service eval --corpus $(DATA)/squad-dev/corpus --questions $(DATA)/squad-dev/questions.jsonl \
+		--index $(EVAL_INDEX)/squad-dev --foreign-corpus $(DATA)/editorials --foreign-index $(EVAL_INDEX)/editorials \
+		--mode dense --mode lexical --mode hybrid
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --data $(DATA) --out BENCHMARKS.md

@@ -147,5 +147,111 @@ def format_result(result: dict) -> str:
     return "\n".join(lines)
 
 
+
+@main.command("eval")
+@click.option("--corpus", "corpus_dir", type=PATH, required=True, help="Folder of articles to index and ask.")
+@click.option("--questions", "questions_file", type=PATH,
+              help="JSON-lines questions about the corpus (layout: ../shared/data/README.md).")
+@click.option("--index", "index_dir", type=PATH,
+              help="Index folder for the corpus: built or updated there and kept (default: a temporary one).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "dense", "lexical"]),
+              help="Retrieval mode; repeat for a table of several [default: hybrid].")
+@click.option("--limit", type=click.IntRange(1), help="Only N questions (of each file), spread evenly over it.")
+@click.option("--foreign-questions", "foreign_file", type=PATH,
+              help="Questions the foreign corpus does not answer [default: --questions]; gives the declined rate.")
+@click.option("--foreign-corpus", "foreign_dir", type=PATH,
+              help="Corpus that does not answer the foreign questions [default: --corpus].")
+@click.option("--foreign-index", "foreign_index_dir", type=PATH, help="Index folder for --foreign-corpus.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, modes, limit, foreign_file, foreign_dir,
+                 foreign_index_dir, as_json: bool, quiet: bool) -> None:
+    """Measure retrieval, answers and "not found" over a question set, through the same path as /api/ask.
+
+    \b
+    Recall@1/5/20 and MRR@10 of the gold paragraph, the share of answer sentences holding a gold
+    answer, the share of questions answered, and time per question. With --foreign-questions or
+    --foreign-corpus, also the share of foreign questions declined: the foreign questions
+    (default: --questions) asked against the foreign corpus (default: --corpus).
+    """
+    import os
+    import tempfile
+
+    from .corpus import CorpusError
+    from .embedder import CACHE_ENV as QUERY_CACHE_ENV
+    from .embedder import Embedder, ModelError
+    from .evaluate import evaluate_mode, format_table, load_questions, machine
+    from .index import IndexUnavailable
+    from .service import QAService
+    from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+
+    if questions_file is None and foreign_file is None:
+        _fail("give --questions, --foreign-questions or both")
+    foreign = foreign_file is not None or foreign_dir is not None
+    if foreign_dir is None and foreign_index_dir is not None:
+        _fail("--foreign-index needs --foreign-corpus")
+    modes = modes or ("hybrid",)
+    progress = None if quiet else _progress_bar
+    config = _config(ctx)
+    try:
+        questions = load_questions(questions_file, limit) if questions_file else []
+        foreign_questions = load_questions(foreign_file or questions_file, limit) if foreign else []
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read questions: {exc}")
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
+        try:
+            # Every question pays its own encoding, as a new question would: no query cache across modes.
+            cache_setting = os.environ.get(QUERY_CACHE_ENV)
+            os.environ[QUERY_CACHE_ENV] = "0"
+            try:
+                embedder = Embedder(config.model, config.backend, config.index_dir / "models")
+            finally:
+                if cache_setting is None:
+                    del os.environ[QUERY_CACHE_ENV]
+                else:
+                    os.environ[QUERY_CACHE_ENV] = cache_setting
+
+            def service_for(corpus: Path, folder: Path | None, name: str) -> QAService:
+                folder = Path(folder) if folder else Path(scratch) / name
+                if not corpus.is_dir():
+                    _fail(f"corpus folder not found: {corpus}")
+                if not is_up_to_date(folder, corpus, embedder.name):
+                    if not quiet:
+                        click.echo(f"Indexing {corpus} into {folder} …", err=True)
+                    build_index(corpus, folder, embedder, batch_size=config.batch_size, progress=progress)
+                return QAService(config.with_overrides(corpus_dir=corpus, index_dir=folder), embedder=embedder)
+
+            service = service_for(corpus_dir, index_dir, "corpus")
+            foreign_service = None
+            if foreign:
+                foreign_service = service if foreign_dir is None else \
+                    service_for(foreign_dir, foreign_index_dir, "foreign")
+            service.warm_up()
+            results = [
+                evaluate_mode(service, questions, mode, foreign_service=foreign_service,
+                              foreign_questions=foreign_questions, progress=progress)
+                for mode in modes
+            ]
+            version = service.snapshot().version
+        except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
+            _fail(str(exc))
+    if as_json:
+        report = {
+            "corpus": str(corpus_dir), "questions": str(questions_file) if questions_file else None,
+            "foreign_corpus": str(foreign_dir or corpus_dir) if foreign else None,
+            "foreign_questions": str(foreign_file or questions_file) if foreign else None,
+            "index_version": version, "model": embedder.name, "backend": embedder.backend,
+            "machine": machine(), "results": [r.to_dict() for r in results],
+        }
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(format_table(results))
+    described = f"{len(questions)} questions on {corpus_dir}" if questions else f"index of {corpus_dir}"
+    if foreign:
+        described += f"; {len(foreign_questions)} foreign questions on {foreign_dir or corpus_dir}"
+    click.echo(f"\n{described}; model {embedder.name} ({embedder.backend}); {machine()}")
+
+
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dense import read_dense_index
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, SentenceTerms
 from .store import CURRENT, FORMAT, generations, read_current_name
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class Snapshot:
         self.dense = read_dense_index(self.path / "dense.faiss")
         self.sentence_vectors = np.load(self.path / "sentences.npy")
         self.lexical = LexicalIndex.load(self.path / "lexical")
+        self.sentence_terms = SentenceTerms.load(self.path)
         db = sqlite3.connect(f"file:{self.path / 'meta.sqlite'}?mode=ro&immutable=1", uri=True)
         try:
             articles = db.execute(
@@ -91,12 +92,20 @@ class Snapshot:
         self.sentence_span = np.array([(r[1], r[2]) for r in sentence_rows], dtype=np.int64).reshape(-1, 2)
         first = np.searchsorted(self.sentence_passage, np.arange(len(rows) + 1))
         self.sentences_of = [(int(first[i]), int(first[i + 1])) for i in range(len(rows))]
+        self.sentence_first = first  # passage row r owns sentence rows sentence_first[r]:sentence_first[r + 1]
         self.passage_date = [self.articles[a].date for a in self.passage_article]
+        # For filters: each passage's date as YYYYMMDD (-1 when undated) and its article's number.
+        self.passage_day = np.array([int(d.replace("-", "")) if d else -1 for d in self.passage_date], dtype=np.int64)
+        self.article_number = {a: i for i, a in enumerate(sorted(self.articles))}
+        self.passage_article_number = np.array([self.article_number[a] for a in self.passage_article], dtype=np.int64)
         checks = {
             "FAISS vectors": self.dense.ntotal,
             "sentence rows": len(self.sentence_vectors),
+            "sentence term rows": self.sentence_terms.n_sentences,
+            "BM25 rows": self.lexical.n_docs,
         }
-        if checks["FAISS vectors"] != len(rows) or checks["sentence rows"] != len(sentence_rows):
+        if checks["FAISS vectors"] != len(rows) or checks["BM25 rows"] != len(rows) \
+                or checks["sentence rows"] != len(sentence_rows) or checks["sentence term rows"] != len(sentence_rows):
             raise IndexUnavailable(f"{self.path.name}: files disagree ({checks}, {len(rows)} passages)")
 
     @property

@@ -10,11 +10,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .answer import FOUND_THRESHOLD, choose_sentence, evidence
+from .answer import choose_sentence, is_found
 from .config import Config
-from .followup import retrieval_query
+from .followup import resolve, with_context
 from .index import IndexReader, IndexUnavailable, Snapshot
-from .search import Filters, search
+from .search import Filters, Query, retrieve
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +72,14 @@ class QAService:
     def ask(self, question: Question) -> dict:
         started = time.perf_counter()
         snapshot = self.reader.snapshot()
-        query = retrieval_query(question.text, question.history)
-        vector = self.embedder.encode([query])[0]
-        hits = search(snapshot, query, vector, question.top_k, question.mode, question.filters)
-        support = evidence(snapshot, query, hits)
-        found = bool(hits) and support >= FOUND_THRESHOLD
-        answer = choose_sentence(snapshot, query, vector, hits) if found else None
+        context = resolve(question.text, question.history)
+        query = with_context(question.text, context)  # the one text embedded: the question, resolved
+        terms = Query(snapshot, question.text, self.embedder.encode([query])[0], context=context)
+        hits = retrieve(snapshot, terms, question.top_k, question.mode, question.filters)
+        answer = choose_sentence(snapshot, terms, hits) if is_found(hits) else None
         result = {
             "question": question.text,
-            "found": found and answer is not None,
+            "found": answer is not None,
             "answer": None if answer is None else {
                 "text": answer.text, "passage": answer.passage, "start": answer.start, "end": answer.end,
             },

@@ -31,11 +31,12 @@ import numpy as np
 
 from .corpus import Article, Problem, corpus_fingerprint, load_corpus
 from .dense import make_dense_index, write_dense_index
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, SentenceTerms
 from .passages import Passage, build_passages, text_hash
-from .text import sentence_spans
+from .text import sentence_spans, tokenize
 
-FORMAT = 1
+FORMAT = 2  # 2: sentence term postings (sentence_terms.npz) beside the BM25 index
+VECTOR_FORMATS = (1, 2)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 KEEP_OLD_GENERATIONS = 2
@@ -146,7 +147,7 @@ def _previous_vectors(generation_dir: Path | None, model_name: str) -> tuple[dic
         return {}, {}
     try:
         manifest = read_manifest(generation_dir)
-        if manifest.get("model") != model_name or manifest.get("format") != FORMAT:
+        if manifest.get("model") != model_name or manifest.get("format") not in VECTOR_FORMATS:
             return {}, {}
         db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
         try:
@@ -287,7 +288,13 @@ def build_index(
         write_dense_index(dense, staging / "dense.faiss")
         _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
         titles = {a.id: a.title for a in articles}
-        LexicalIndex.build([f"{titles[p.article_id]}\n{p.text}" for p in passages]).save(staging / "lexical")
+        lexical = LexicalIndex.build([f"{titles[p.article_id]}\n{p.text}" for p in passages])
+        lexical.save(staging / "lexical")
+        title_tokens = {a.id: tokenize(a.title) for a in articles}
+        SentenceTerms.build(
+            [title_tokens[passages[row].article_id] + tokenize(passages[row].text[s:e]) for row, s, e, _ in sentences],
+            lexical.vocab,
+        ).save(staging)
         report.version = f"{number:06d}-{fingerprint[:8]}"
         manifest = {
             "format": FORMAT,

@@ -88,6 +88,8 @@ def parse_question(payload: dict, config: Config) -> Question:
         date_to=_iso_date(payload, "date_to"),
         articles=tuple(articles) if articles is not None else None,
     )
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise _bad("date_from", f"{filters.date_from} is after date_to {filters.date_to}")
     return Question(text=text, top_k=top_k, mode=mode, filters=filters, history=parse_history(payload))
 
 

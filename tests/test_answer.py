@@ -1,0 +1,81 @@
+"""The answer sentence (best evidence among the top passages) and the "not in the editorials" decision."""
+
+import pytest
+
+from qa_service.answer import FOUND_THRESHOLD, choose_sentence, evidence, is_found
+from qa_service.index import Snapshot
+from qa_service.search import Hit, Query, retrieve
+from qa_service.store import read_current_name
+
+SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
+IRAN_ID = "aljazeera-124-iranianopportunity"
+
+
+@pytest.fixture(scope="module")
+def snapshot(built_index):
+    _, index = built_index
+    return Snapshot(index / read_current_name(index))
+
+
+def row_of(snapshot, article_id, paragraph):
+    return next(r for r, (a, p) in enumerate(zip(snapshot.passage_article, snapshot.passage_paragraph))
+                if a == article_id and p == paragraph)
+
+
+def test_the_answer_comes_from_the_best_evidence_not_the_first_passage(snapshot, embedder):
+    text = "Who did Pompeo telephone to complain about the agreement?"
+    q = Query(snapshot, text, embedder.encode([text])[0])
+    weak, strong = row_of(snapshot, IRAN_ID, 1), row_of(snapshot, SEED_ID, 3)
+    answer = choose_sentence(snapshot, q, [Hit(weak, 1.0, 0.0, 0.0), Hit(strong, 0.5, 0.0, 0.0)])
+    assert answer.passage == 2
+    assert "Kang Kyung-wha" in answer.text
+    assert snapshot.passage_text[strong][answer.start:answer.end] == answer.text
+
+
+def test_the_answer_sentence_is_a_whole_sentence_of_its_passage(snapshot, embedder):
+    text = "Where was the siege in Sydney?"
+    q = Query(snapshot, text, embedder.encode([text])[0])
+    hits = retrieve(snapshot, q, 5)
+    answer = choose_sentence(snapshot, q, hits)
+    passage = snapshot.passage_text[hits[answer.passage - 1].row]
+    assert passage[answer.start:answer.end] == answer.text
+    assert answer.start == 0 or passage[answer.start - 1] == " "
+    assert answer.text[-1] in ".!?\"”'’" or answer.end == len(passage)
+
+
+def test_no_passages_means_no_answer_and_no_evidence(snapshot, embedder):
+    q = Query(snapshot, "anything", embedder.encode(["anything"])[0])
+    assert choose_sentence(snapshot, q, []) is None
+    assert evidence([]) == 0.0 and not is_found([])
+
+
+def test_evidence_is_twice_the_best_sentence_cosine_plus_its_coverage():
+    hit = Hit(0, 1.0, dense=0.3, lexical=2.0, sentence=0.5, coverage=0.4)
+    assert evidence([hit, Hit(1, 0.9, 0.9, 9.0, 0.9, 1.0)]) == pytest.approx(1.4), "the best passage decides"
+    at = Hit(0, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2, coverage=0.25)
+    below = Hit(0, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2 - 0.01, coverage=0.25)
+    assert is_found([at]) and not is_found([below])
+
+
+@pytest.mark.parametrize("question", [
+    "Which NFL team represented the AFC at Super Bowl 50?",
+    "What is the atomic number of oxygen?",
+    "In what year did Genghis Khan die?",
+])
+def test_questions_the_editorials_do_not_answer_are_declined_with_nearest_passages(client, question):
+    data = client.post("/api/ask", json={"question": question}).get_json()
+    assert data["found"] is False and data["answer"] is None
+    assert len(data["passages"]) == 5
+
+
+@pytest.mark.parametrize(("question", "article"), [
+    ("What did Pompeo warn about?", SEED_ID),
+    ("Who did Pompeo call to complain about the military agreement?", SEED_ID),
+    ("What does Iran want to become in the region?", IRAN_ID),
+    ("Who led the angry reaction of the Cuban exiles?", "aljazeera-097-generationalchangeuscuba"),
+    ("Where was the Sydney siege?", "aljazeera-115-hostagesydneysiege"),
+])
+def test_questions_the_editorials_answer_are_answered(client, question, article):
+    data = client.post("/api/ask", json={"question": question}).get_json()
+    assert data["found"] is True
+    assert data["passages"][data["answer"]["passage"] - 1]["citation"]["article_id"] == article
