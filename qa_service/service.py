@@ -102,10 +102,13 @@ class QAService:
 
     def health(self) -> dict:
         snapshot = self.reader.snapshot()
-        return {
+        health = {
             "status": "ok",
             "articles": len(snapshot.articles),
             "passages": snapshot.n_passages,
             "model": snapshot.model,
             "index_version": snapshot.version,
         }
+        if self.reader.error:
+            health["warning"] = f"serving an older index generation: {self.reader.error}"
+        return health

@@ -326,10 +326,13 @@ def test_a_build_after_damage_repairs_the_index_and_the_service_switches_to_it(t
     corpus, index, old, new = two_generations(tmp_path)
     truncate(index / read_current_name(index) / "meta.sqlite", 0.2)
     client = fake_app(corpus, index)
-    assert client.get("/healthz").get_json()["index_version"] == old
+    degraded = client.get("/healthz").get_json()
+    assert degraded["index_version"] == old
+    assert "damaged" in degraded["warning"]
     repaired = build_index(corpus, index, HashingEmbedder()).version
     health = client.get("/healthz").get_json()
     assert health["index_version"] == repaired and health["articles"] == 4
+    assert "warning" not in health
 
 
 # --- the real server ---------------------------------------------------------------------------------------------
