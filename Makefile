@@ -43,7 +43,10 @@ eval: $(STAMP)
 		--index $(EVAL_INDEX)/squad-dev --foreign-corpus $(DATA)/editorials --foreign-index $(EVAL_INDEX)/editorials \
 		--mode dense --mode lexical --mode hybrid
 
+# Speed on this machine (~10-15 min): encoders, index build, one added article, /api/ask under gunicorn (load from
+# wrk if installed: apt-get install wrk; else a Python client), FAISS flat vs HNSW. Writes BENCHMARKS.md.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || echo "wrk not found: the concurrent load will come from a Python client (apt-get install wrk)"
 	$(BIN)/python -m benchmarks.run --data $(DATA) --out BENCHMARKS.md
 
 clean:

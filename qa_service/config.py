@@ -21,7 +21,7 @@ class Config:
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "embeddings"
     model: str = field(default_factory=bundled_model_path)
-    backend: str = "torch"
+    backend: str = "onnx-int8"  # ONNX Runtime, int8 per-channel; "torch" and "onnx" (fp32) also work
     batch_size: int = 32
     default_top_k: int = 5
     max_top_k: int = 50

@@ -1,8 +1,14 @@
 """The FAISS side: exact inner-product search on small indexes, HNSW past a size threshold.
 
 Vectors are normalised, so inner product is cosine similarity. Exact search is both exact and
-fastest at this corpus's size; past `HNSW_THRESHOLD` passages an HNSW graph keeps queries fast
-at a measured recall cost (see BENCHMARKS.md).
+fast at this corpus's size (~0.2 ms for 4k passages on one core). It grows with the index and
+leaves the caches: ~1 ms at 10k, ~2.5 ms at 20k, ~6 ms at 40k passages on the 2-core machine of
+BENCHMARKS.md, so from `HNSW_THRESHOLD` passages on an HNSW graph keeps a query under a
+millisecond at a measured recall cost (`make bench` rewrites BENCHMARKS.md with these figures).
+
+A filter (date range, chosen articles) that leaves few rows (one article, a few days) is
+searched exactly over just those rows, whichever the index type: exact, and cheaper than a
+filtered scan or graph walk. Larger filtered sets use FAISS's own ID selector.
 """
 
 from __future__ import annotations
@@ -12,15 +18,21 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-HNSW_THRESHOLD = 200_000
+HNSW_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256
+EXACT_SUBSET_MAX = 2_000
+
+
+def index_kind(n_vectors: int, threshold: int = HNSW_THRESHOLD) -> str:
+    """"flat" (exact) below `threshold` vectors, "hnsw" at or above it."""
+    return "hnsw" if n_vectors >= threshold else "flat"
 
 
 def make_dense_index(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:
     dim = vectors.shape[1]
-    if len(vectors) >= threshold:
+    if index_kind(len(vectors), threshold) == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
@@ -42,19 +54,43 @@ def read_dense_index(path: Path) -> faiss.Index:
     return index
 
 
+def stored_vectors(index: faiss.Index) -> np.ndarray | None:
+    """A zero-copy (n, d) view of the vectors a flat or HNSW-flat index holds (None for others)."""
+    storage = faiss.downcast_index(index.storage) if isinstance(index, faiss.IndexHNSW) else index
+    if not isinstance(storage, faiss.IndexFlat) or storage.ntotal == 0:
+        return None
+    return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+
+
+def _empty():
+    return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+
+
+def _exact_subset(vectors: np.ndarray, query: np.ndarray, k: int, allowed: np.ndarray):
+    scores = vectors[allowed] @ query.astype(np.float32, copy=False)
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return scores[top].astype(np.float32, copy=False), allowed[top].astype(np.int64, copy=False)
+
+
 def search_dense(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
     """Top-k (scores, rows) for one normalised query; `allowed` restricts to those rows."""
     k = min(k, index.ntotal)
     if k <= 0:
-        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        return _empty()
+    query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
     params = None
     if allowed is not None:
         if len(allowed) == 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-        params = faiss.SearchParametersHNSW(sel=selector) if isinstance(index, faiss.IndexHNSW) \
-            else faiss.SearchParameters(sel=selector)
+            return _empty()
+        allowed = np.asarray(allowed, dtype=np.int64)
         k = min(k, len(allowed))
-    scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params)
+        vectors = stored_vectors(index) if len(allowed) <= EXACT_SUBSET_MAX else None
+        if vectors is not None:
+            return _exact_subset(vectors, query, k, allowed)
+        selector = faiss.IDSelectorBatch(allowed)
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k)) \
+            if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=selector)
+    scores, rows = index.search(query.reshape(1, -1), k, params=params)
     keep = rows[0] >= 0
     return scores[0][keep], rows[0][keep]

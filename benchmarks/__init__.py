@@ -1,0 +1,1 @@
+"""`make bench`: speed of the encoder, the index build, the served API and FAISS, written to BENCHMARKS.md."""

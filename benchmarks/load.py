@@ -1,0 +1,216 @@
+"""Serving under load: start `qa-service serve` on loopback, one-at-a-time latency, concurrent load.
+
+Concurrent load comes from wrk (Debian's `wrk`, installed with `apt-get install wrk`) with a Lua
+script that POSTs a different question each request. Without wrk, a bounded Python client with
+threads is used instead; being Python on the same cores, it takes CPU from the server, so its
+figure is a lower bound. The report names which one ran.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .system import children, cpu_seconds, memory_mib, pct
+
+WRK_SCRIPT = r"""
+local bodies, n, counter = {}, 0, 0
+local made = 0
+function setup(thread)
+  thread:set("id", made)
+  made = made + 1
+end
+function init(args)
+  for line in io.lines(args[1]) do
+    n = n + 1
+    bodies[n] = line
+  end
+  -- each wrk thread starts at its own place in the list, so no question repeats early
+  counter = (id or 0) * math.floor(n / 2)
+end
+function request()
+  counter = counter % n + 1
+  return wrk.format("POST", "/api/ask", {["Content-Type"] = "application/json"}, bodies[counter])
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `qa-service serve` (gunicorn) on 127.0.0.1, stopped on exit."""
+
+    def __init__(self, index_dir: Path, corpus_dir: Path, workers: int, threads: int, env: dict):
+        self.port = free_port()
+        # stays open while the server runs; closed and removed in stop()
+        self.log = tempfile.NamedTemporaryFile(prefix="qa-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+        command = [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(self.port),
+                   "--index", str(index_dir), "--corpus", str(corpus_dir),
+                   "--workers", str(workers), "--threads", str(threads)]
+        self.command = " ".join(["python", *command[1:]])
+        self.process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                        stderr=self.log, start_new_session=True)
+        self.started = time.perf_counter()
+
+    def wait_ready(self, timeout: float = 300.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("server did not become ready")
+
+    def workers(self) -> list[int]:
+        return children(self.process.pid)
+
+    def cpu(self) -> float:
+        return cpu_seconds([self.process.pid, *self.workers()])
+
+    def memory(self) -> dict:
+        return {pid: memory_mib(pid) for pid in self.workers()}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+@contextmanager
+def serving(index_dir: Path, corpus_dir: Path, workers: int = 2, threads: int = 4, env: dict | None = None):
+    server = Server(index_dir, corpus_dir, workers, threads, env or {})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def body(question: str) -> str:
+    return json.dumps({"question": question, "mode": "hybrid", "top_k": 5})
+
+
+def sequential(port: int, questions: list[str], warm_up: int = 30) -> dict:
+    """One request at a time over one keep-alive connection: client-side latency of each, ms."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    latencies, server_ms, errors = [], [], 0
+    for i, question in enumerate(questions[:warm_up] + questions):
+        started = time.perf_counter()
+        connection.request("POST", "/api/ask", body(question), headers)
+        response = connection.getresponse()
+        payload = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if i < warm_up:
+            continue
+        if response.status != 200:
+            errors += 1
+            continue
+        latencies.append(elapsed)
+        server_ms.append(json.loads(payload)["took_ms"])
+    connection.close()
+    return {"latencies": latencies, "server_ms": server_ms, "errors": errors}
+
+
+def _wrk_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def concurrent_wrk(port: int, questions: list[str], connections: int, seconds: int, work: Path) -> dict:
+    bodies = work / "bodies.jsonl"
+    bodies.write_text("\n".join(body(q) for q in questions) + "\n")
+    script = work / "ask.lua"
+    script.write_text(WRK_SCRIPT)
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+               "-s", str(script), f"http://127.0.0.1:{port}", "--", str(bodies)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = process.stdout.read()
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    result = {"tool": f"wrk {threads} threads, {connections} connections, {seconds} s", "raw": out,
+              "command": " ".join(command[:-1]) + " bodies.jsonl",
+              "client_cpu_s": usage.ru_utime + usage.ru_stime}
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    result["rps"] = float(match.group(1)) if match else float("nan")
+    match = re.search(r"(\d+) requests in", out)
+    result["requests"] = int(match.group(1)) if match else 0
+    for q in ("50", "75", "90", "99"):
+        match = re.search(rf"^\s+{q}%\s+(\S+)", out, re.M)
+        result[f"p{q}"] = _wrk_ms(match.group(1)) if match else float("nan")
+    match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    result["errors"] = int(match.group(1)) if match else 0
+    match = re.search(r"Socket errors: (.*)", out)
+    result["socket_errors"] = match.group(1) if match else ""
+    return result
+
+
+def concurrent_python(port: int, questions: list[str], connections: int, seconds: int) -> dict:
+    """Fallback load generator: `connections` threads, each with a keep-alive connection, for `seconds`."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        mine, i = [], offset
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            connection.request("POST", "/api/ask", body(questions[i % len(questions)]), headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                with lock:
+                    errors[0] += 1
+            i += connections
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=client, args=(n,)) for n in range(connections)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"tool": f"Python client, {connections} threads, {seconds} s (shares the CPU with the server)",
+            "rps": len(latencies) / elapsed, "requests": len(latencies), "errors": errors[0],
+            **{f"p{q}": pct(latencies, q) for q in (50, 75, 90, 99)}, "command": "benchmarks.load.concurrent_python",
+            "client_cpu_s": float("nan")}
+
+
+def concurrent(port: int, questions: list[str], connections: int, seconds: int, work: Path) -> dict:
+    if shutil.which("wrk"):
+        return concurrent_wrk(port, questions, connections, seconds, work)
+    return concurrent_python(port, questions, connections, seconds)

@@ -1,0 +1,408 @@
+"""Measure the service's speed and write BENCHMARKS.md.
+
+    python -m benchmarks.run --data ../shared/data --out BENCHMARKS.md      (what `make bench` runs)
+    python -m benchmarks.run --data ../shared/data --out /tmp/b.md --quick  (a smoke run, ~2 minutes)
+
+Everything is measured in this one run, side by side, so ratios hold even on a shared machine
+whose absolute speed drifts. Scratch files go to a temporary folder, never into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa_service.config import Config, bundled_model_path
+from qa_service.corpus import load_corpus
+from qa_service.dense import EXACT_SUBSET_MAX, HNSW_EF_SEARCH, HNSW_THRESHOLD, index_kind, make_dense_index
+from qa_service.embedder import FP32_FILE, INT8_FILE, Embedder
+from qa_service.search import CANDIDATES
+from qa_service.store import build_index, read_current_name
+
+from . import load
+from .report import render
+from .system import load_average, machine, median, pct, versions
+
+TARGETS = {"median_ms": 5.0, "p99_ms": 15.0, "rps": 250.0, "build_ratio": 1.7, "add_overhead_s": 0.5}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ---------------------------------------------------------------- inputs
+
+def editorial_questions(editorials: Path, squad: Path, limit: int) -> list[str]:
+    """Varied questions: one per editorial title, then SQuAD dev questions; no question repeats."""
+    articles, _ = load_corpus(editorials)
+    questions = [f"What does the editorial say about {a.title.rstrip('.?!')}?" for a in articles]
+    if (squad / "questions.jsonl").exists():
+        with open(squad / "questions.jsonl") as handle:
+            questions += [json.loads(line)["question"] for line in handle]
+    seen, unique = set(), []
+    for q in questions:
+        if q not in seen and len(q) <= 1000:
+            seen.add(q)
+            unique.append(q)
+    rng = np.random.default_rng(7)
+    order = rng.permutation(len(unique))
+    return [unique[i] for i in order[:limit]]
+
+
+def paragraphs_of(editorials: Path, count: int) -> list[str]:
+    articles, _ = load_corpus(editorials)
+    paragraphs = [p for a in articles for p in a.paragraphs]
+    rng = np.random.default_rng(3)
+    return [paragraphs[i] for i in sorted(rng.choice(len(paragraphs), size=min(count, len(paragraphs)), replace=False))]
+
+
+# ---------------------------------------------------------------- encoders
+
+CALIBRATION_QUESTION = "What did Pompeo warn about?"
+
+
+def calibrate(embedder: Embedder, n: int = 200) -> float:
+    """Median ms of one short question through the int8 session alone: how fast the machine is right now."""
+    lean = embedder._lean
+    ids = lean.tokenize([CALIBRATION_QUESTION])
+    for _ in range(10):
+        lean.encode_batch(ids)
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        lean.encode_batch(ids)
+        times.append((time.perf_counter() - started) * 1000)
+    return median(times)
+
+
+def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rounds: int) -> tuple[dict, dict]:
+    """paragraphs/s at batch 32 and one-question latency, per runtime, interleaved round by round."""
+    from sentence_transformers import SentenceTransformer
+
+    model = bundled_model_path()
+    os.environ["QA_QUERY_CACHE"] = "0"  # every question is really encoded
+    embedders, loads = {}, {}
+    for backend in ("torch", "onnx", "onnx-int8"):
+        started = time.perf_counter()
+        embedders[backend] = Embedder(model, backend, cache)
+        loads[backend] = time.perf_counter() - started
+        log(f"loaded {backend} in {loads[backend]:.1f} s")
+    started = time.perf_counter()
+    one_thread = Embedder(model, "onnx-int8", cache, threads=1)
+    loads["onnx-int8, 1 thread"] = time.perf_counter() - started
+    folder = one_thread.model_file.parent.parent
+    calibration_start = calibrate(one_thread)
+    st_int8 = SentenceTransformer(str(folder), backend="onnx", device="cpu", local_files_only=True,
+                                  model_kwargs={"file_name": INT8_FILE})
+    st_fp32 = SentenceTransformer(str(folder), backend="onnx", device="cpu", local_files_only=True,
+                                  model_kwargs={"file_name": FP32_FILE})
+
+    def st_encoder(st):
+        return lambda texts, batch_size=32: st.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                                      convert_to_numpy=True, show_progress_bar=False)
+
+    runs = {
+        "PyTorch fp32 (sentence-transformers)": ("torch", embedders["torch"].encode, True),
+        "ONNX fp32 via sentence-transformers encode()": ("onnx", st_encoder(st_fp32), False),
+        "ONNX fp32, lean path": ("onnx", embedders["onnx"].encode, True),
+        "ONNX int8 via sentence-transformers encode()": ("onnx-int8", st_encoder(st_int8), False),
+        "ONNX int8, lean path (default)": ("onnx-int8", embedders["onnx-int8"].encode, True),
+        "ONNX int8, lean path, 1 thread (as each of 2 workers)": ("onnx-int8", one_thread.encode, True),
+    }
+    throughput = {name: [] for name in runs}
+    latency = {name: [] for name in runs}
+    vectors = {}
+    per_round = max(1, len(questions) // rounds)
+    for r in range(rounds):
+        qs = questions[r * per_round:(r + 1) * per_round]
+        for name, (backend, encode, _) in runs.items():
+            encode(paragraphs[:32])
+            started = time.perf_counter()
+            out = encode(paragraphs, batch_size=32)
+            throughput[name].append(len(paragraphs) / (time.perf_counter() - started))
+            vectors.setdefault(backend, out)
+            for q in qs[:5]:
+                encode([q])
+            for q in qs:
+                started = time.perf_counter()
+                encode([q])
+                latency[name].append((time.perf_counter() - started) * 1000)
+        log(f"encoder round {r + 1}/{rounds} done")
+    rows = []
+    for name, (backend, _, ours) in runs.items():
+        rows.append({
+            "name": name, "backend": backend, "ours": ours,
+            "paragraphs_per_s": median(throughput[name]),
+            "rounds": [round(x, 1) for x in throughput[name]],
+            "q_p50": pct(latency[name], 50), "q_p95": pct(latency[name], 95), "q_n": len(latency[name]),
+        })
+    reference = vectors["torch"]
+    cosine = {}
+    for backend in ("onnx", "onnx-int8"):
+        c = (vectors[backend] * reference).sum(axis=1)
+        cosine[backend] = {"mean": float(c.mean()), "min": float(c.min())}
+    del st_int8, st_fp32
+    embedders["calibration"] = one_thread
+    os.environ.pop("QA_QUERY_CACHE", None)
+    return {"rows": rows, "loads": loads, "cosine": cosine, "calibration_start": calibration_start,
+            "n_paragraphs": len(paragraphs),
+            "avg_tokens": float(np.mean([embedders["onnx-int8"].count_tokens(p) for p in paragraphs])),
+            "threads": embedders["onnx-int8"].threads}, embedders
+
+
+# ---------------------------------------------------------------- index build and one added article
+
+class TimedEmbedder:
+    """Passes everything through, adding up the wall and CPU seconds spent in encode()."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.seconds = 0.0
+        self.cpu_seconds = 0.0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, texts, batch_size=32, progress=None):
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.process_time() - cpu
+
+
+def build_once(corpus: Path, index: Path, embedder) -> dict:
+    """One `build_index` call: wall seconds, CPU seconds (all threads), and the share spent embedding."""
+    timed = TimedEmbedder(embedder)
+    cpu = time.process_time()
+    report = build_index(corpus, index, timed)
+    cpu = time.process_time() - cpu
+    n_paragraphs = sum(len(a.paragraphs) for a in load_corpus(corpus)[0])
+    return {"seconds": report.seconds, "cpu_seconds": cpu, "embed_seconds": timed.seconds,
+            "embed_cpu_seconds": timed.cpu_seconds, "texts": report.texts_embedded,
+            "passages": report.passages_total, "paragraphs": n_paragraphs,
+            "texts_per_s": report.texts_embedded / report.seconds,
+            "paragraphs_per_s": n_paragraphs / report.seconds}
+
+
+def bench_build(embedders: dict, editorials: Path, work: Path, every: int, rounds: int) -> dict:
+    """Build the same corpus with PyTorch fp32 and ONNX int8, alternating which goes first."""
+    files = sorted(editorials.glob("*.txt"))[::every]
+    corpus = work / "build-corpus"
+    corpus.mkdir()
+    for file in files:
+        shutil.copy(file, corpus / file.name)
+    results: dict[str, list] = {"torch": [], "onnx-int8": []}
+    for n in range(rounds):
+        for backend in ("torch", "onnx-int8") if n % 2 == 0 else ("onnx-int8", "torch"):
+            index = work / f"build-{backend}-{n}"
+            results[backend].append(build_once(corpus, index, embedders[backend]))
+            shutil.rmtree(index)
+            log(f"built {len(files)} editorials with {backend}: {results[backend][-1]['seconds']:.1f} s "
+                f"({results[backend][-1]['cpu_seconds']:.1f} s CPU)")
+    summary = {}
+    for backend, runs in results.items():
+        seconds = median([r["seconds"] for r in runs])
+        summary[backend] = {**runs[0], "seconds": seconds, "cpu_seconds": median([r["cpu_seconds"] for r in runs]),
+                            "texts_per_s": runs[0]["texts"] / seconds,
+                            "paragraphs_per_s": runs[0]["paragraphs"] / seconds,
+                            "runs": [round(r["seconds"], 1) for r in runs],
+                            "cpu_runs": [round(r["cpu_seconds"], 1) for r in runs]}
+    summary["ratio"] = summary["torch"]["seconds"] / summary["onnx-int8"]["seconds"]
+    summary["cpu_ratio"] = summary["torch"]["cpu_seconds"] / summary["onnx-int8"]["cpu_seconds"]
+    summary["articles"] = len(files)
+    summary["every"] = every
+    return summary
+
+
+def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: int,
+                             every: int = 1) -> tuple[dict, Path, Path]:
+    """Build the whole editorials index (minus a few articles), then add those back one at a time."""
+    files = sorted(editorials.glob("*.txt"))[::every]
+    corpus = work / "corpus"
+    corpus.mkdir()
+    rng = np.random.default_rng(11)
+    later = {files[i] for i in rng.choice(len(files), size=held_out, replace=False)}
+    for file in files:
+        if file not in later:
+            shutil.copy(file, corpus / file.name)
+    index = work / "index"
+    full = build_once(corpus, index, embedder)
+    log(f"built the editorials index with onnx-int8: {full['seconds']:.1f} s")
+    adds = []
+    for file in sorted(later):
+        shutil.copy(file, corpus / file.name)
+        result = build_once(corpus, index, embedder)
+        result["article"] = file.stem
+        result["overhead"] = result["seconds"] - result["embed_seconds"]
+        result["overhead_cpu"] = result["cpu_seconds"] - result["embed_cpu_seconds"]
+        adds.append(result)
+        log(f"added {file.name}: {result['seconds']:.2f} s ({result['embed_seconds']:.2f} s embedding)")
+    generation = index / read_current_name(index)
+    manifest = json.loads((generation / "manifest.json").read_text())
+    return {"full": full, "adds": adds, "manifest": manifest}, corpus, index
+
+
+# ---------------------------------------------------------------- HTTP
+
+def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: int, seconds: int,
+               connections: int, work: Path) -> dict:
+    env = {"QA_QUERY_CACHE": "0"}  # varied questions and no cache: every request runs the encoder
+    result: dict = {"workers": 2, "threads": 4, "connections": connections}
+    with load.serving(index, corpus, workers=2, threads=4, env=env) as server:
+        result["ready_s"] = server.wait_ready()
+        result["command"] = server.command
+        result["memory_start"] = server.memory()
+        log(f"server ready in {result['ready_s']:.1f} s; workers {list(result['memory_start'])}")
+        cpu = server.cpu()
+        seq = load.sequential(server.port, questions[:sequential_n])
+        seq_cpu = server.cpu() - cpu
+        result["sequential"] = {
+            "n": len(seq["latencies"]), "errors": seq["errors"],
+            "p50": pct(seq["latencies"], 50), "p95": pct(seq["latencies"], 95), "p99": pct(seq["latencies"], 99),
+            "max": max(seq["latencies"]), "server_p50": pct(seq["server_ms"], 50),
+            "server_p99": pct(seq["server_ms"], 99),
+            "server_cpu_ms": 1000 * seq_cpu / (len(seq["latencies"]) + 30),  # + the warm-up requests
+        }
+        log(f"one at a time: median {result['sequential']['p50']:.2f} ms, p99 {result['sequential']['p99']:.2f} ms")
+        rest = questions[sequential_n:] or questions
+        cpu = server.cpu()
+        result["concurrent"] = load.concurrent(server.port, rest, connections, seconds, work)
+        result["concurrent"]["server_cpu_ms"] = 1000 * (server.cpu() - cpu) / max(1, result["concurrent"]["requests"])
+        log(f"{connections} clients: {result['concurrent']['rps']:.0f} requests/s")
+        result["memory_end"] = server.memory()
+    return result
+
+
+# ---------------------------------------------------------------- FAISS
+
+def synthetic(base: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.6) -> np.ndarray:
+    """`n` normalised vectors scattered around real passage vectors (cosine ~0.86 to their anchor)."""
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for start in range(0, n, 50_000):
+        rows = min(50_000, n - start)
+        chunk = base[rng.integers(0, len(base), rows)]
+        chunk = chunk + rng.standard_normal(chunk.shape).astype(np.float32) * (noise / np.sqrt(base.shape[1]))
+        out[start:start + rows] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+    return out
+
+
+def _query_times(index, queries: np.ndarray, k: int) -> list[float]:
+    times = []
+    for q in queries:
+        started = time.perf_counter()
+        index.search(q.reshape(1, -1), k)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def bench_faiss(base: np.ndarray, queries: np.ndarray, sizes: list[int], k_served: int = CANDIDATES) -> dict:
+    import faiss
+
+    rng = np.random.default_rng(5)
+    rows = []
+    cores = os.cpu_count() or 1
+    for n in sizes:
+        vectors = base if n == len(base) else synthetic(base, n, rng)
+        kind = "real passage vectors" if n == len(base) else "synthetic, around the real vectors"
+        faiss.omp_set_num_threads(cores)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        started = time.perf_counter()
+        hnsw = make_dense_index(vectors, threshold=0)
+        hnsw_build = time.perf_counter() - started
+        _, truth = flat.search(queries, 10)
+        faiss.omp_set_num_threads(1)  # as served: one thread per worker
+        flat_times = _query_times(flat, queries, k_served)
+        recall, ef_p50 = {}, {}
+        for ef in sorted({64, 128, 256, 512, HNSW_EF_SEARCH}):
+            hnsw.hnsw.efSearch = ef
+            _, found = hnsw.search(queries, 10)
+            recall[ef] = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+            ef_p50[ef] = pct(_query_times(hnsw, queries, k_served), 50)
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw_times = _query_times(hnsw, queries, k_served)
+        rows.append({
+            "n": n, "vectors": kind, "flat_p50": pct(flat_times, 50), "flat_p95": pct(flat_times, 95),
+            "hnsw_p50": pct(hnsw_times, 50), "hnsw_p95": pct(hnsw_times, 95), "hnsw_build_s": hnsw_build,
+            "recall": recall, "ef_p50": ef_p50, "auto": index_kind(n), "mib": vectors.nbytes / 2**20,
+        })
+        log(f"FAISS {n}: flat {rows[-1]['flat_p50']:.2f} ms, HNSW {rows[-1]['hnsw_p50']:.2f} ms, "
+            f"recall@10 {recall[HNSW_EF_SEARCH]:.3f}, HNSW build {hnsw_build:.1f} s")
+        del flat, hnsw, vectors
+        gc.collect()
+    faiss.omp_set_num_threads(cores)
+    return {"rows": rows, "threshold": HNSW_THRESHOLD, "k": k_served, "queries": len(queries),
+            "exact_subset_max": EXACT_SUBSET_MAX}
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--quick", action="store_true", help="small sizes, short runs: checks the script works")
+    parser.add_argument("--build-every", type=int, default=9,
+                        help="build-rate comparison on every n-th editorial (1: all 266; slower)")
+    parser.add_argument("--build-rounds", type=int, default=3, help="builds with each encoder, alternating")
+    parser.add_argument("--seconds", type=int, default=20, help="duration of the concurrent load")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    editorials, squad = args.data / "editorials", args.data / "squad-dev"
+    if not editorials.is_dir():
+        raise SystemExit(f"no editorials in {editorials}")
+    quick = args.quick
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    info = {"machine": machine(), "versions": versions(), "load_start": load_average(), "quick": quick,
+            "command": f"python -m benchmarks.run --data {args.data} --out {args.out}" + (" --quick" if quick else "")}
+    log(f"scratch folder {work}; load average {info['load_start']}")
+    try:
+        questions = editorial_questions(editorials, squad, 6000)
+        paragraphs = paragraphs_of(editorials, 64 if quick else 192)
+        cache = work / "index" / "models"  # where the served index keeps its export
+        info["encoders"], embedders = bench_encoders(cache, paragraphs, questions[:60 if quick else 300],
+                                                     1 if quick else 3)
+        info["calibration"] = {"at the start": info["encoders"].pop("calibration_start")}
+        info["build"] = bench_build(embedders, editorials, work, 24 if quick else args.build_every,
+                                    1 if quick else args.build_rounds)
+        info["index"], corpus, index = bench_full_index_and_add(embedders["onnx-int8"], editorials, work, 3,
+                                                                every=8 if quick else 1)
+        generation = index / read_current_name(index)
+        base = np.load(generation / "passages.npy")
+        query_vectors = embedders["onnx-int8"].encode(questions[:200])
+        reference = embedders.pop("calibration")
+        info["calibration"]["before the HTTP runs"] = calibrate(reference)
+        del embedders
+        gc.collect()
+        info["http"] = bench_http(index, corpus, questions, 100 if quick else 500, 5 if quick else args.seconds,
+                                  8, work)
+        sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
+        info["faiss"] = bench_faiss(base, query_vectors, sizes)
+        info["calibration"]["at the end"] = calibrate(reference)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    info["load_end"] = load_average()
+    info["minutes"] = (time.perf_counter() - started) / 60
+    info["targets"] = TARGETS
+    info["config_backend"] = Config().backend
+    args.out.write_text(render(info))
+    if args.json:
+        args.json.write_text(json.dumps(info, indent=1, default=str) + "\n")
+    log(f"wrote {args.out} in {info['minutes']:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The real encoder: the default ONNX int8 backend against PyTorch fp32, and where its export lives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_service import embedder as embedder_module
+from qa_service.config import Config, bundled_model_path
+from qa_service.embedder import (
+    INT8_FILE,
+    SPEC_FILE,
+    Embedder,
+    ModelError,
+    _onnx_model_folder,
+    encoder_threads,
+)
+
+TEXTS = [
+    "What did Pompeo warn about?",
+    "The Greenland glaciers are melting faster than scientists predicted.",
+    "Seoul and Washington should coordinate closely before easing sanctions on North Korea, "
+    "the editorial argues, because moving too fast would weaken the pressure that brought Pyongyang to talks.",
+    "Stocks fell.",
+]
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """PyTorch fp32 (sentence-transformers' default runtime): the one extra model this suite loads."""
+    return Embedder(bundled_model_path(), "torch")
+
+
+def test_default_backend_is_onnx_int8(embedder):
+    assert Config().backend == "onnx-int8"
+    assert embedder.backend == "onnx-int8"
+    assert embedder.model_file is not None and embedder.model_file.name == Path(INT8_FILE).name
+
+
+def test_vectors_are_normalised_float32_of_dimension_384(embedder):
+    vectors = embedder.encode(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384) and embedder.dimension == 384
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_stays_close_to_torch_fp32(embedder, torch_embedder):
+    cosines = (embedder.encode(TEXTS) * torch_embedder.encode(TEXTS)).sum(axis=1)
+    assert cosines.min() > 0.98, cosines
+
+
+def test_same_window_and_token_counts_as_torch(embedder, torch_embedder):
+    assert embedder.max_tokens == torch_embedder.max_tokens == 254
+    for text in TEXTS:
+        assert embedder.count_tokens(text) == torch_embedder.count_tokens(text)
+
+
+def test_batch_order_is_kept_while_batches_are_sorted_by_length(embedder):
+    together = embedder.encode(TEXTS, batch_size=2)
+    for text, row in zip(TEXTS, together, strict=True):
+        alone = embedder.encode([text])[0]
+        assert float(alone @ row) > 0.99
+
+
+def test_text_over_the_window_is_truncated_not_rejected(embedder):
+    long = "The committee met again and argued about the budget. " * 200
+    assert embedder.count_tokens(long) > embedder.max_tokens
+    vector = embedder.encode([long, "short"])[0]
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+
+
+def test_repeated_question_is_served_from_the_cache_and_the_cache_cannot_be_corrupted(embedder):
+    first = embedder.encode(["How fast are the glaciers melting?"])
+    first[0, :] = 0.0  # a caller scribbling on its result must not change the next answer
+    second = embedder.encode(["How fast are the glaciers melting?"])
+    assert abs(float(np.linalg.norm(second)) - 1.0) < 1e-5
+
+
+def test_empty_input_gives_an_empty_matrix(embedder):
+    assert embedder.encode([]).shape == (0, 384)
+
+
+def test_export_lives_in_the_cache_folder_not_in_site_packages(embedder):
+    cache = Config().index_dir / "models"
+    assert embedder.model_file.is_relative_to(cache.resolve())
+    folder = embedder.model_file.parent.parent
+    assert (folder / INT8_FILE).exists() and (folder / "tokenizer.json").exists()
+    assert not (folder / "model.safetensors").exists()  # serving needs no torch weights
+    spec = json.loads((folder / SPEC_FILE).read_text())
+    assert spec["lean"] is True  # the lean path reproduced sentence-transformers when exported
+    bundled = Path(bundled_model_path())
+    assert not (bundled / "onnx").exists() and not list(bundled.glob("*.onnx"))
+
+
+def test_existing_export_is_reused_not_made_again(embedder, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(embedder_module, "_export", fail)
+    monkeypatch.setattr(embedder_module, "_quantize", fail)
+    folder = _onnx_model_folder(bundled_model_path(), Config().index_dir / "models", int8=True)
+    assert folder == embedder.model_file.parent.parent
+
+
+def test_bad_backend_or_model_folder_is_refused(tmp_path):
+    with pytest.raises(ModelError, match="unknown backend"):
+        Embedder(bundled_model_path(), "tensorflow")
+    with pytest.raises(ModelError, match="no sentence-transformers model"):
+        Embedder(str(tmp_path), "onnx-int8")
+
+
+def test_encoder_threads(monkeypatch):
+    monkeypatch.delenv("QA_ENCODER_THREADS", raising=False)
+    assert encoder_threads(3) == 3
+    assert encoder_threads() >= 1
+    monkeypatch.setenv("QA_ENCODER_THREADS", "1")
+    assert encoder_threads() == 1
+    assert encoder_threads(2) == 2
