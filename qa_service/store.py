@@ -106,10 +106,10 @@ def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str) -> bool:
 
 
 @contextmanager
-def build_lock(index_dir: Path, wait_seconds: float = 600.0):
-    """One build at a time: a second one waits up to `wait_seconds`, then fails clearly."""
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(index_dir) / LOCK, "a+") as handle:
+def file_lock(path: Path, wait_seconds: float, busy_message: str):
+    """An exclusive flock across threads and processes; waits up to `wait_seconds`, then IndexBusy."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
@@ -117,12 +117,17 @@ def build_lock(index_dir: Path, wait_seconds: float = 600.0):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise IndexBusy(f"another index build is running in {index_dir}") from None
-                time.sleep(0.2)
+                    raise IndexBusy(busy_message) from None
+                time.sleep(0.1)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_lock(index_dir: Path, wait_seconds: float = 600.0):
+    """One build at a time: a second one waits up to `wait_seconds`, then fails clearly."""
+    return file_lock(Path(index_dir) / LOCK, wait_seconds, f"another index build is running in {index_dir}")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -9,15 +9,13 @@ One admin change runs at a time across all workers of a server (a lock file in t
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import logging
 import os
 import re
-import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, request
 
 from ..corpus import CORPUS_SUFFIXES, Article, CorpusError, article_id_for, corpus_files, parse_text
-from ..store import EmptyCorpus, IndexBusy, build_index
+from ..store import EmptyCorpus, IndexBusy, build_index, file_lock
 from .errors import ApiError, error_response
 from .validation import json_body
 
@@ -70,21 +68,12 @@ def require_admin_token():
 @contextmanager
 def admin_lock(index_dir: Path, wait_seconds: float = LOCK_WAIT_SECONDS):
     """One corpus change at a time, across threads and worker processes (flock on a file of its own)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ADMIN_LOCK, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
-                time.sleep(0.1)
+    with ExitStack() as stack:
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            stack.enter_context(file_lock(index_dir / ADMIN_LOCK, wait_seconds, "another article change is running"))
+        except IndexBusy:
+            raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
+        yield
 
 
 def _bad(field: str, message: str) -> ApiError:
