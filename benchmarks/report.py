@@ -90,11 +90,14 @@ def render(info: dict) -> str:
             f"| {_f(row['q_p50'], 2)} | {_f(row['q_p95'], 2)} | {_f(torch_row['q_p50'] / row['q_p50'], 1)} |"
         )
     cos = enc["cosine"]
+    preset = cos["int8 optimum avx2 preset"]
     lines += [
         "",
         f"Cosine to the PyTorch fp32 vectors of the same paragraphs: ONNX fp32 mean {cos['onnx']['mean']:.5f} "
-        f"(min {cos['onnx']['min']:.5f}); ONNX int8 per-channel mean {cos['onnx-int8']['mean']:.4f} "
-        f"(min {cos['onnx-int8']['min']:.4f}). Loading (the first ONNX load includes the one-time export into "
+        f"(min {cos['onnx']['min']:.5f}); the project's ONNX int8 (dynamic, per-channel, s8 weights) mean "
+        f"{cos['onnx-int8']['mean']:.4f} (min {cos['onnx-int8']['min']:.4f}); optimum's avx2 preset "
+        f"(dynamic, per-channel, u8 weights) mean {preset['mean']:.4f} (min {preset['min']:.4f}). "
+        "Loading (the first ONNX load includes the one-time export into "
         "the index's `models/` folder): "
         + ", ".join(f"{k} {_f(s)} s" for k, s in enc["loads"].items()) + ".",
         "",

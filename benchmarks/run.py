@@ -83,6 +83,23 @@ def calibrate(embedder: Embedder, n: int = 200) -> float:
     return median(times)
 
 
+def optimum_preset(st_fp32, folder: Path, like: Embedder) -> Embedder:
+    """The int8 model issue 4 measured (optimum's avx2 preset: u8 weights), to compare with the project's int8."""
+    import copy
+
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+    from sentence_transformers import export_dynamic_quantized_onnx_model
+
+    from qa_service.embedder import _LeanOnnx, _quiet, _read_spec
+
+    with _quiet():
+        export_dynamic_quantized_onnx_model(st_fp32, AutoQuantizationConfig.avx2(is_static=False, per_channel=True),
+                                            str(folder), push_to_hub=False, file_suffix="qint8_avx2")
+    preset = copy.copy(like)
+    preset._lean = _LeanOnnx(folder, "onnx/model_qint8_avx2.onnx", _read_spec(folder), like.threads)
+    return preset
+
+
 def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rounds: int) -> tuple[dict, dict]:
     """paragraphs/s at batch 32 and one-question latency, per runtime, interleaved round by round."""
     from sentence_transformers import SentenceTransformer
@@ -105,17 +122,20 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
     st_fp32 = SentenceTransformer(str(folder), backend="onnx", device="cpu", local_files_only=True,
                                   model_kwargs={"file_name": FP32_FILE})
 
+    preset = optimum_preset(st_fp32, folder, embedders["onnx-int8"])
+
     def st_encoder(st):
         return lambda texts, batch_size=32: st.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                                       convert_to_numpy=True, show_progress_bar=False)
 
-    runs = {
-        "PyTorch fp32 (sentence-transformers)": ("torch", embedders["torch"].encode, True),
-        "ONNX fp32 via sentence-transformers encode()": ("onnx", st_encoder(st_fp32), False),
-        "ONNX fp32, lean path": ("onnx", embedders["onnx"].encode, True),
-        "ONNX int8 via sentence-transformers encode()": ("onnx-int8", st_encoder(st_int8), False),
-        "ONNX int8, lean path (default)": ("onnx-int8", embedders["onnx-int8"].encode, True),
-        "ONNX int8, lean path, 1 thread (as each of 2 workers)": ("onnx-int8", one_thread.encode, True),
+    runs = {  # name: (key for the cosine to PyTorch, encode function)
+        "PyTorch fp32 (sentence-transformers)": ("torch", embedders["torch"].encode),
+        "ONNX fp32 via sentence-transformers encode()": ("onnx", st_encoder(st_fp32)),
+        "ONNX fp32, lean path": ("onnx", embedders["onnx"].encode),
+        "ONNX int8 (optimum avx2 preset, u8 x u8), lean path": ("int8 optimum avx2 preset", preset.encode),
+        "ONNX int8 via sentence-transformers encode()": ("onnx-int8", st_encoder(st_int8)),
+        "ONNX int8, lean path (default)": ("onnx-int8", embedders["onnx-int8"].encode),
+        "ONNX int8, lean path, 1 thread (as each of 2 workers)": ("onnx-int8", one_thread.encode),
     }
     throughput = {name: [] for name in runs}
     latency = {name: [] for name in runs}
@@ -123,7 +143,7 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
     per_round = max(1, len(questions) // rounds)
     for r in range(rounds):
         qs = questions[r * per_round:(r + 1) * per_round]
-        for name, (backend, encode, _) in runs.items():
+        for name, (backend, encode) in runs.items():
             encode(paragraphs[:32])
             started = time.perf_counter()
             out = encode(paragraphs, batch_size=32)
@@ -137,19 +157,19 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
                 latency[name].append((time.perf_counter() - started) * 1000)
         log(f"encoder round {r + 1}/{rounds} done")
     rows = []
-    for name, (backend, _, ours) in runs.items():
+    for name, (backend, _) in runs.items():
         rows.append({
-            "name": name, "backend": backend, "ours": ours,
+            "name": name, "backend": backend,
             "paragraphs_per_s": median(throughput[name]),
             "rounds": [round(x, 1) for x in throughput[name]],
             "q_p50": pct(latency[name], 50), "q_p95": pct(latency[name], 95), "q_n": len(latency[name]),
         })
     reference = vectors["torch"]
     cosine = {}
-    for backend in ("onnx", "onnx-int8"):
+    for backend in ("onnx", "onnx-int8", "int8 optimum avx2 preset"):
         c = (vectors[backend] * reference).sum(axis=1)
         cosine[backend] = {"mean": float(c.mean()), "min": float(c.min())}
-    del st_int8, st_fp32
+    del st_int8, st_fp32, preset
     embedders["calibration"] = one_thread
     os.environ.pop("QA_QUERY_CACHE", None)
     return {"rows": rows, "loads": loads, "cosine": cosine, "calibration_start": calibration_start,

@@ -36,9 +36,9 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 FP32_FILE = "onnx/model.onnx"
-INT8_FILE = "onnx/model_qint8_avx2.onnx"
+INT8_FILE = "onnx/model_qint8_per_channel.onnx"
 SPEC_FILE = "qa_encoder.json"
-SPEC_VERSION = 2
+SPEC_VERSION = 3
 THREADS_ENV = "QA_ENCODER_THREADS"
 CACHE_ENV = "QA_QUERY_CACHE"
 QUERY_CACHE_SIZE = 1024
@@ -111,7 +111,7 @@ def _read_spec(folder: Path) -> dict:
 @contextmanager
 def _quiet():
     """Exporting makes transformers, torch and sentence-transformers warn about things that do not matter here."""
-    loggers = [logging.getLogger(name) for name in ("transformers", "sentence_transformers", "optimum")]
+    loggers = [logging.getLogger(name) for name in ("transformers", "sentence_transformers", "optimum", None)]
     levels = [logger.level for logger in loggers]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -140,7 +140,7 @@ def _export(model_path: str, target: Path, fingerprint: str, int8: bool) -> None
         exported.save_pretrained(str(staging))
         spec = _lean_spec(exported, staging, fingerprint)
         if int8:
-            _quantize(exported, staging)
+            _quantize(staging)
     (staging / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     for name in TORCH_WEIGHTS:
         (staging / name).unlink(missing_ok=True)
@@ -175,13 +175,23 @@ def _lean_spec(model, folder: Path, fingerprint: str) -> dict:
     return spec
 
 
-def _quantize(model, folder: Path) -> None:
-    """Dynamic int8, per-channel: per-tensor int8 loses too much cosine to keep rankings."""
-    from optimum.onnxruntime.configuration import AutoQuantizationConfig
-    from sentence_transformers import export_dynamic_quantized_onnx_model
+def _quantize(folder: Path) -> None:
+    """Dynamic int8 with per-channel weight scales, from the fp32 export.
 
-    config = AutoQuantizationConfig.avx2(is_static=False, per_channel=True)
-    export_dynamic_quantized_onnx_model(model, config, str(folder), push_to_hub=False, file_suffix="qint8_avx2")
+    Per-tensor int8 loses too much cosine to keep rankings. Signed int8 weights (u8 activations x s8
+    weights) take AVX2's fast VPMADDUBSW path that optimum's avx2 preset (u8 x u8) does not;
+    `reduce_range` keeps weights to 7 bits so that path cannot saturate on CPUs without VNNI. Only
+    products with a constant weight are quantized: attention's activation x activation products stay
+    fp32. Measured side by side (BENCHMARKS.md, issue 4): ~13% faster than the optimum preset, same
+    cosine to fp32 (0.992 on average).
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(folder / FP32_FILE), str(folder / INT8_FILE),
+        op_types_to_quantize=["MatMul", "Gather"], per_channel=True, reduce_range=True,
+        weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True},
+    )
 
 
 class _LeanOnnx:
@@ -205,8 +215,8 @@ class _LeanOnnx:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Spinning threads burn a core waiting for work; on a shared 2-core box that only slows others.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # ONNX Runtime's intra-op threads spin briefly between operators (its default). Measured with 2 threads:
+        # one question 35% faster than with spinning off, batches 8% faster, the same CPU time per text.
         self.session = ort.InferenceSession(str(folder / file_name), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
         names = [o.name for o in self.session.get_outputs()]

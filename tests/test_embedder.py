@@ -59,10 +59,13 @@ def test_same_window_and_token_counts_as_torch(embedder, torch_embedder):
 
 
 def test_batch_order_is_kept_while_batches_are_sorted_by_length(embedder):
+    """Row i is text i's vector: closest to text i encoded alone. (Not identical: dynamic int8 quantizes
+    activations with one scale per batch, so a text's vector moves a little with its batch neighbours.)"""
     together = embedder.encode(TEXTS, batch_size=2)
-    for text, row in zip(TEXTS, together, strict=True):
-        alone = embedder.encode([text])[0]
-        assert float(alone @ row) > 0.99
+    alone = np.vstack([embedder.encode([text]) for text in TEXTS])
+    similarity = together @ alone.T
+    assert list(similarity.argmax(axis=1)) == list(range(len(TEXTS)))
+    assert similarity.diagonal().min() > 0.98
 
 
 def test_text_over_the_window_is_truncated_not_rejected(embedder):
