@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -166,9 +167,13 @@ def is_donga_layout(lines: list[str]) -> bool:
 
 
 def parse_text(text: str, name: str) -> Article:
-    """Parse one article's text; `name` (a file name) chooses the id and hints the layout."""
+    """Parse one article's text; `name` (a file name) chooses the id and hints the layout.
+
+    The article's content hash is the SHA-256 of the text as UTF-8, i.e. of the file's bytes.
+    """
     if "\x00" in text:
         raise CorpusError("binary file (contains NUL bytes)")
+    content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     if not text.strip():
         raise CorpusError("empty file")
@@ -189,22 +194,29 @@ def parse_text(text: str, name: str) -> Article:
         url=fields.get("url"),
         author=fields.get("author"),
         source=name,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=content_hash,
     )
 
 
 def parse_file(path: Path) -> Article:
+    return parse_bytes(_read(path), path.name)
+
+
+def _read(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"cannot read file ({exc.strerror})") from exc
+
+
+def parse_bytes(raw: bytes, name: str) -> Article:
     if b"\x00" in raw:
         raise CorpusError("binary file (contains NUL bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CorpusError(f"not UTF-8 text (bad byte at offset {exc.start})") from exc
-    return parse_text(text, path.name)
+    return parse_text(text, name)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -214,8 +226,14 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[Problem]]:
-    """All readable articles of a folder, and the files that were skipped with the reason."""
+def load_corpus(
+    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None
+) -> tuple[list[Article], list[Problem]]:
+    """All readable articles of a folder, and the files that were skipped with the reason.
+
+    `known` maps (file name, SHA-256 of the file's bytes) to the article parsed from exactly that
+    file before; such files are not parsed again (an index update reads most files unchanged).
+    """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
@@ -224,7 +242,8 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[Problem]]:
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         try:
-            article = parse_file(path)
+            raw = _read(path)
+            article = (known or {}).get((path.name, hashlib.sha256(raw).hexdigest())) or parse_bytes(raw, path.name)
         except CorpusError as exc:
             problems.append(Problem(path.name, str(exc)))
             continue

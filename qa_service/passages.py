@@ -2,34 +2,32 @@
 
 Most paragraphs fit the model's 256 word pieces and become one passage. A longer one is cut at
 sentence boundaries into overlapping windows (one sentence of overlap), so no text is silently
-truncated by the encoder and every window still cites the paragraph number it came from.
+truncated by the encoder and every window still cites the paragraph number it came from. Each
+passage keeps its sentences (the answer is one of them) with their lexical tokens.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .corpus import Article
-from .text import sentence_spans
+from .text import sentence_spans, tokenize
 
 TokenCounter = Callable[[str], int]
 
 
-@dataclass(frozen=True)
-class Passage:
+class Passage(NamedTuple):
     article_id: str
     paragraph: int  # 1-based paragraph number in the article
     part: int  # 0 for a whole paragraph, else the window number within it
     start: int  # character offsets of the passage within its paragraph
     end: int
     text: str
-
-    @property
-    def hash(self) -> str:
-        return text_hash(self.text)
+    hash: str  # text_hash(text): the key its vector is kept under
 
 
 def text_hash(text: str) -> str:
@@ -80,9 +78,32 @@ def article_passages(article: Article, limit: int, count: TokenCounter) -> list[
         spans = split_paragraph(paragraph, limit, count)
         first_part = 0 if len(spans) == 1 else 1
         for part, (start, end) in enumerate(spans, start=first_part):
-            passages.append(Passage(article.id, number, part, start, end, paragraph[start:end]))
+            text = paragraph[start:end]
+            passages.append(Passage(article.id, number, part, start, end, text, text_hash(text)))
     return passages
 
 
-def build_passages(articles: Sequence[Article], limit: int, count: TokenCounter) -> list[Passage]:
-    return [p for article in articles for p in article_passages(article, limit, count)]
+class Sentence(NamedTuple):
+    start: int  # character offsets within the passage
+    end: int
+    hash: str
+    terms: str  # its lexical tokens (text.tokenize), space-separated: how they are stored and joined
+
+
+@dataclass(frozen=True)
+class CutArticle:
+    """An article as the index holds it: passages that fit the encoder, each with its sentences."""
+
+    article: Article
+    passages: tuple[tuple[Passage, tuple[Sentence, ...]], ...]
+
+
+def cut_article(article: Article, limit: int, count: TokenCounter) -> CutArticle:
+    passages = []
+    for passage in article_passages(article, limit, count):
+        sentences = tuple(
+            Sentence(s, e, text_hash(passage.text[s:e]), " ".join(tokenize(passage.text[s:e])))
+            for s, e in sentence_spans(passage.text)
+        )
+        passages.append((passage, sentences))
+    return CutArticle(article, tuple(passages))

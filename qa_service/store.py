@@ -10,7 +10,8 @@ Layout of an index folder:
 
 A generation is written in full under a `.partial` name, fsynced, renamed, and only then is
 CURRENT replaced. A build that dies at any point leaves the previous generation serving.
-Vectors are reused by text hash, so only new or changed text is ever embedded again.
+Vectors are reused by text hash, so only new or changed text is ever embedded again, and unchanged
+articles are taken over as they were cut and tokenised (see carryover.py).
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .carryover import read_carryover
 from .corpus import Article, Problem, corpus_fingerprint, load_corpus
 from .dense import make_dense_index, write_dense_index
-from .lexical import LexicalIndex, SentenceTerms
-from .passages import Passage, build_passages, text_hash
-from .text import sentence_spans, tokenize
+from .lexical import build_lexical
+from .passages import Passage, Sentence, cut_article
+from .text import tokenize
 
-FORMAT = 2  # 2: sentence term postings (sentence_terms.npz) beside the BM25 index
-VECTOR_FORMATS = (1, 2)  # generations whose stored vectors a new build may reuse
+# 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence tokens in meta.sqlite
+FORMAT = 3
+VECTOR_FORMATS = (1, 2, 3)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 KEEP_OLD_GENERATIONS = 2
@@ -146,35 +149,15 @@ def _fsync_tree(path: Path) -> None:
     _fsync_dir(path)
 
 
-def _previous_vectors(generation_dir: Path | None, model_name: str) -> tuple[dict[str, np.ndarray], dict]:
-    """Vectors of the serving generation by text hash, and its articles' content hashes."""
-    if generation_dir is None:
-        return {}, {}
-    try:
-        manifest = read_manifest(generation_dir)
-        if manifest.get("model") != model_name or manifest.get("format") not in VECTOR_FORMATS:
-            return {}, {}
-        db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
-        try:
-            articles = dict(db.execute("SELECT id, content_hash FROM articles"))
-            passage_hashes = [h for (h,) in db.execute("SELECT hash FROM passages ORDER BY row")]
-            sentence_hashes = [h for (h,) in db.execute("SELECT hash FROM sentences ORDER BY row")]
-        finally:
-            db.close()
-        cache: dict[str, np.ndarray] = {}
-        for hashes, file in ((passage_hashes, "passages.npy"), (sentence_hashes, "sentences.npy")):
-            vectors = np.load(generation_dir / file)
-            cache.update(zip(hashes, vectors, strict=False))
-        return cache, articles
-    except (OSError, ValueError, sqlite3.Error, KeyError):
-        return {}, {}
-
-
-def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], sentences: list[tuple]) -> None:
+def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
+                  sentences: list[tuple[int, Sentence]]) -> None:
     db = sqlite3.connect(path)
     try:
+        # No journal and no syncing: the file is new, and the whole generation is fsynced before it is used.
         db.executescript(
             """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
             CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, url TEXT,
                                    author TEXT, source TEXT, content_hash TEXT, n_paragraphs INTEGER);
             CREATE TABLE paragraphs (article_id TEXT, number INTEGER, text TEXT,
@@ -182,7 +165,7 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], 
             CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, paragraph INTEGER,
                                    part INTEGER, start INTEGER, end INTEGER, text TEXT, hash TEXT);
             CREATE TABLE sentences (row INTEGER PRIMARY KEY, passage_row INTEGER,
-                                    start INTEGER, end INTEGER, hash TEXT);
+                                    start INTEGER, end INTEGER, hash TEXT, terms TEXT);
             """
         )
         db.executemany(
@@ -197,7 +180,10 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage], 
             "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)",
             [(i, p.article_id, p.paragraph, p.part, p.start, p.end, p.text, p.hash) for i, p in enumerate(passages)],
         )
-        db.executemany("INSERT INTO sentences VALUES (?,?,?,?,?)", [(i, *s) for i, s in enumerate(sentences)])
+        db.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?,?,?)",
+            [(i, row, s.start, s.end, s.hash, s.terms) for i, (row, s) in enumerate(sentences)],
+        )
         db.commit()
     finally:
         db.close()
@@ -243,44 +229,40 @@ def build_index(
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         fingerprint = corpus_fingerprint(corpus_dir)
-        articles, problems = load_corpus(corpus_dir)
+        current = read_current_name(index_dir)
+        previous = read_carryover(index_dir / current if current else None, model=embedder.name,
+                                  backend=embedder.backend, dimension=embedder.dimension, index_format=FORMAT,
+                                  vector_formats=VECTOR_FORMATS)
+        articles, problems = load_corpus(corpus_dir, previous.known_files())
         if not articles:
             raise EmptyCorpus(f"no readable articles in {corpus_dir}; the current index is unchanged")
-        current = read_current_name(index_dir)
-        current_dir = index_dir / current if current else None
-        cache, previous_articles = _previous_vectors(current_dir, embedder.name)
 
         report = BuildReport(skipped=problems)
         for article in articles:
-            if article.id not in previous_articles:
+            if article.id not in previous.article_hashes:
                 report.articles_added += 1
-            elif previous_articles[article.id] != article.content_hash:
+            elif previous.article_hashes[article.id] != article.content_hash:
                 report.articles_updated += 1
             else:
                 report.articles_unchanged += 1
-        report.articles_removed = len(set(previous_articles) - {a.id for a in articles})
+        report.articles_removed = len(set(previous.article_hashes) - {a.id for a in articles})
 
-        passages = build_passages(articles, embedder.max_tokens, embedder.count_tokens)
-        sentences = [
-            (row, s, e, text_hash(p.text[s:e]))
-            for row, p in enumerate(passages)
-            for s, e in sentence_spans(p.text)
-        ]
-        texts = {p.hash: p.text for p in passages}
-        texts.update({h: passages[row].text[s:e] for row, s, e, h in sentences})
-        missing = [h for h in texts if h not in cache]
+        cuts = [previous.cut_article(a) or cut_article(a, embedder.max_tokens, embedder.count_tokens) for a in articles]
+        passages = [passage for cut in cuts for passage, _ in cut.passages]
+        sentences = [(row, sentence) for row, (_, passage_sentences) in
+                     enumerate(p for cut in cuts for p in cut.passages) for sentence in passage_sentences]
+        pool = previous.vectors
+        missing = {p.hash: p.text for p in passages if p.hash not in pool}
+        missing.update({s.hash: passages[row].text[s.start:s.end] for row, s in sentences if s.hash not in pool})
         tick = progress(len(missing), "embedding") if progress and missing else None
-        vectors = embedder.encode([texts[h] for h in missing], batch_size=batch_size, progress=tick)
-        cache.update(zip(missing, vectors, strict=False))
+        pool.add(list(missing), embedder.encode(list(missing.values()), batch_size=batch_size, progress=tick))
         report.texts_embedded = len(missing)
 
-        dim = embedder.dimension
-        passage_vectors = np.array([cache[p.hash] for p in passages], dtype=np.float32).reshape(-1, dim)
-        sentence_vectors = np.array([cache[s[3]] for s in sentences], dtype=np.float32).reshape(-1, dim)
-        previous_hashes = _passage_keys(current_dir) if previous_articles else set()
+        passage_vectors = pool.take([p.hash for p in passages])
+        sentence_vectors = pool.take([s.hash for _, s in sentences])
         new_keys = {(p.article_id, p.hash) for p in passages}
-        report.passages_added = len(new_keys - previous_hashes)
-        report.passages_removed = len(previous_hashes - new_keys)
+        report.passages_added = len(new_keys - previous.passage_keys)
+        report.passages_removed = len(previous.passage_keys - new_keys)
         report.passages_total = len(passages)
 
         number = _next_generation_number(index_dir)
@@ -292,14 +274,15 @@ def build_index(
         dense = make_dense_index(passage_vectors)
         write_dense_index(dense, staging / "dense.faiss")
         _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
-        titles = {a.id: a.title for a in articles}
-        lexical = LexicalIndex.build([f"{titles[p.article_id]}\n{p.text}" for p in passages])
+        title_number = {a.id: i for i, a in enumerate(articles)}
+        lexical, sentence_terms = build_lexical(
+            [" ".join(tokenize(a.title)) for a in articles],
+            np.array([title_number[p.article_id] for p in passages], dtype=np.int64),
+            [s.terms for _, s in sentences],
+            np.array([row for row, _ in sentences], dtype=np.int64),
+        )
         lexical.save(staging / "lexical")
-        title_tokens = {a.id: tokenize(a.title) for a in articles}
-        SentenceTerms.build(
-            [title_tokens[passages[row].article_id] + tokenize(passages[row].text[s:e]) for row, s, e, _ in sentences],
-            lexical.vocab,
-        ).save(staging)
+        sentence_terms.save(staging)
         report.version = f"{number:06d}-{fingerprint[:8]}"
         manifest = {
             "format": FORMAT,
@@ -307,7 +290,7 @@ def build_index(
             "generation": name,
             "model": embedder.name,
             "backend": embedder.backend,
-            "dimension": dim,
+            "dimension": embedder.dimension,
             "corpus_fingerprint": fingerprint,
             "dense_index": type(dense).__name__,
             "articles": len(articles),
@@ -324,15 +307,3 @@ def build_index(
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
-
-def _passage_keys(generation_dir: Path | None) -> set[tuple[str, str]]:
-    if generation_dir is None:
-        return set()
-    try:
-        db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
-        try:
-            return set(db.execute("SELECT article_id, hash FROM passages"))
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return set()

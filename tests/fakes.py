@@ -16,9 +16,10 @@ class HashingEmbedder:
     dimension = 64
     max_tokens = 254
 
-    def __init__(self, fail_after: int | None = None):
+    def __init__(self, fail_after: int | None = None, backend: str = "fake"):
         self.encoded: list[str] = []
         self.fail_after = fail_after
+        self.backend = backend
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

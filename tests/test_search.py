@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from qa_service.index import Snapshot
-from qa_service.lexical import SentenceTerms
 from qa_service.search import MODES, Query, retrieve
 from qa_service.store import build_index, read_current_name
 
@@ -89,13 +88,6 @@ def test_carried_over_context_counts_less_than_the_question(snapshot, embedder):
     expected = 0.5 * pompeo_idf / (own_idf.sum() + 0.5 * pompeo_idf)
     assert weights[snapshot.lexical.vocab["pompeo"]] == pytest.approx(expected)
     assert sum(weights.values()) == pytest.approx(1.0)
-
-
-def test_sentence_term_postings():
-    terms = SentenceTerms.build([["a", "b", "a"], ["b"], ["c", "z"], []], {"a": 0, "b": 1, "c": 2})
-    assert terms.n_sentences == 4
-    assert np.allclose(terms.weighted_presence([0, 1], np.array([1.0, 0.5])), [1.5, 0.5, 0.0, 0.0])
-    assert np.allclose(terms.weighted_presence([2], np.array([2.0])), [0.0, 0.0, 2.0, 0.0])
 
 
 def test_titles_are_matched_and_the_lexical_side_follows_rebuilds(tmp_path):

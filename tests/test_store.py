@@ -1,11 +1,14 @@
 """Index generations: incremental builds, atomic switch, failures that leave the old index serving."""
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from qa_service import corpus as corpus_module
 from qa_service.index import IndexReader, Snapshot
 from qa_service.store import (
     CURRENT,
@@ -92,6 +95,93 @@ def test_deleting_an_article_removes_its_passages(fresh_index, embedder):
     assert victim_id not in snap.articles and snap.lexical.scores("x").shape == (snap.n_passages,)
 
 
+def alpha_index(tmp_path: Path, paragraphs: list[str]) -> tuple[Path, Path]:
+    """(corpus, index): one article, a.txt titled Alpha, indexed with the hashing embedder."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "a.txt", "Alpha", paragraphs)
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    return corpus, index
+
+
+def generation_contents(index_dir: Path) -> dict:
+    """Everything a generation holds but its name and dates: tables, vectors, BM25 and sentence terms."""
+    generation = index_dir / read_current_name(index_dir)
+    db = sqlite3.connect(generation / "meta.sqlite")
+    tables = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+              for t in ("articles", "paragraphs", "passages", "sentences")}
+    db.close()
+    snap = Snapshot(generation)
+    probe = sorted(t for t in snap.lexical.vocab if t)
+    return {
+        **tables,
+        "passage_vectors": np.load(generation / "passages.npy").tolist(),
+        "sentence_vectors": np.load(generation / "sentences.npy").tolist(),
+        "bm25": [snap.lexical.scores([t]).tolist() for t in probe],
+        "postings": [snap.sentence_terms.weighted_presence([snap.lexical.vocab[t]], np.ones(1)).tolist()
+                     for t in probe],
+    }
+
+
+def test_an_incremental_build_holds_exactly_what_a_clean_build_holds(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(4):
+        write_article(corpus, f"a{i}.txt", f"Harbour report {i}",
+                      [f"Ships number {i} arrived. The harbour master counted them.", f"Storm warning {i} issued."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    write_article(corpus, "new.txt", "Storm season", ["A new storm formed. Harbour crews prepared."])
+    write_article(corpus, "a1.txt", "Harbour report 1", ["Rewritten text about ships."])
+    (corpus / "a2.txt").unlink()
+    report = build_index(corpus, index, HashingEmbedder())
+    assert (report.articles_added, report.articles_updated, report.articles_removed) == (1, 1, 1)
+    build_index(corpus, tmp_path / "clean", HashingEmbedder())
+    assert generation_contents(index) == generation_contents(tmp_path / "clean")
+
+
+def test_unchanged_articles_are_taken_over_without_being_parsed_or_cut_again(fresh_index, embedder, monkeypatch):
+    corpus, index = fresh_index
+    write_article(corpus, "lighthouses.txt", "On lighthouses", ["Keepers lived in small stone cottages."])
+    parsed, counted = [], []
+    real_parse = corpus_module.parse_bytes
+    monkeypatch.setattr(corpus_module, "parse_bytes", lambda raw, name: parsed.append(name) or real_parse(raw, name))
+    counting = CountingEmbedder(embedder)
+    counting.count_tokens = lambda text: counted.append(text) or embedder.count_tokens(text)
+    build_index(corpus, index, counting)
+    assert parsed == ["lighthouses.txt"]
+    assert counted == ["Keepers lived in small stone cottages."]
+
+
+def test_vectors_are_taken_over_only_from_the_same_backend(tmp_path):
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph one.", "Alpha paragraph two."])
+    other_runtime = HashingEmbedder(backend="fake-int8")
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
+    build_index(corpus, index, other_runtime)
+    assert sorted(other_runtime.encoded) == ["Alpha paragraph one.", "Alpha paragraph two.", "Beta paragraph."]
+    again = HashingEmbedder(backend="fake-int8")
+    write_article(corpus, "c.txt", "Gamma", ["Gamma paragraph."])
+    build_index(corpus, index, again)
+    assert again.encoded == ["Gamma paragraph."]
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_reusing_its_vectors(tmp_path):
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph one."])
+    generation = index / read_current_name(index)
+    manifest = json.loads((generation / "manifest.json").read_text())
+    (generation / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    db = sqlite3.connect(generation / "meta.sqlite")
+    db.execute("ALTER TABLE sentences DROP COLUMN terms")
+    db.commit()
+    db.close()
+    assert not is_up_to_date(index, corpus, HashingEmbedder.name)
+    embedder = HashingEmbedder()
+    build_index(corpus, index, embedder)
+    assert embedder.encoded == []
+    assert passages_of(index) == [("a", 1, "Alpha paragraph one.")]
+
+
 def test_rebuilding_an_unchanged_corpus_embeds_nothing_and_reports_up_to_date(fresh_index, embedder):
     corpus, index = fresh_index
     assert is_up_to_date(index, corpus, embedder.name)
@@ -103,11 +193,7 @@ def test_rebuilding_an_unchanged_corpus_embeds_nothing_and_reports_up_to_date(fr
 
 
 def test_a_build_that_fails_half_way_leaves_the_previous_index_complete(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph one.", "Alpha paragraph two."])
-    index = tmp_path / "index"
-    build_index(corpus, index, HashingEmbedder())
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph one.", "Alpha paragraph two."])
     good = read_current_name(index)
     before = passages_of(index)
     for i in range(30):
@@ -122,11 +208,7 @@ def test_a_build_that_fails_half_way_leaves_the_previous_index_complete(tmp_path
 
 
 def test_a_failure_while_writing_files_leaves_the_previous_index(tmp_path, monkeypatch):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    write_article(corpus, "a.txt", "Alpha", ["Alpha paragraph."])
-    index = tmp_path / "index"
-    build_index(corpus, index, HashingEmbedder())
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph."])
     good = read_current_name(index)
     write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
 

@@ -1,0 +1,122 @@
+"""What a build takes over from the generation it replaces, so that an update costs what changed.
+
+Vectors are kept by text hash: only new or changed text is embedded again. An article whose file
+bytes are unchanged is not parsed, cut into passages, split into sentences or tokenised again:
+all of that is read back from the previous generation's meta.sqlite, which holds exactly what the
+same code made of the same bytes. Adding one article to a few thousand therefore costs its own
+embedding plus writing the new generation, not a rebuild.
+
+Anything unreadable or made differently (another model, backend or index format) is simply not
+taken over; the build then does the work itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import Article
+from .passages import CutArticle, Passage, Sentence
+
+
+class VectorPool:
+    """Vectors by text hash: the previous generation's rows, then whatever the build embeds."""
+
+    def __init__(self, dimension: int):
+        self.dimension = dimension
+        self._row: dict[str, int] = {}
+        self._blocks: list[np.ndarray] = []
+        self._size = 0
+
+    def __contains__(self, text_hash: str) -> bool:
+        return text_hash in self._row
+
+    def add(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        if len(hashes) != len(vectors):
+            raise ValueError(f"{len(hashes)} hashes for {len(vectors)} vectors")
+        for offset, text_hash in enumerate(hashes):
+            self._row.setdefault(text_hash, self._size + offset)
+        self._blocks.append(np.asarray(vectors, dtype=np.float32).reshape(-1, self.dimension))
+        self._size += len(hashes)
+
+    def take(self, hashes: Sequence[str]) -> np.ndarray:
+        """The vectors of these texts as one float32 array, in order; every hash must be in the pool."""
+        if not self._blocks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        everything = np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0]
+        self._blocks = [everything]
+        rows = np.fromiter(map(self._row.__getitem__, hashes), dtype=np.int64, count=len(hashes))
+        return everything[rows]
+
+
+@dataclass
+class Carryover:
+    vectors: VectorPool
+    article_hashes: dict[str, str] = field(default_factory=dict)  # article id -> content hash
+    passage_keys: set[tuple[str, str]] = field(default_factory=set)  # (article id, passage hash)
+    cut: dict[str, CutArticle] = field(default_factory=dict)  # by article id
+
+    def known_files(self) -> dict[tuple[str, str], Article]:
+        """(file name, content hash) -> article, for `corpus.load_corpus`."""
+        return {(c.article.source, c.article.content_hash): c.article for c in self.cut.values()}
+
+    def cut_article(self, article: Article) -> CutArticle | None:
+        """The previous cut of this very article (same id and bytes), if there is one."""
+        cut = self.cut.get(article.id)
+        return cut if cut is not None and cut.article.content_hash == article.content_hash else None
+
+
+def read_carryover(generation_dir: Path | None, *, model: str, backend: str, dimension: int, index_format: int,
+                   vector_formats: tuple[int, ...]) -> Carryover:
+    """Everything reusable from `generation_dir` for a build with this model, backend and format.
+
+    Vectors are taken over only from the same model run by the same backend: int8 and fp32 vectors
+    of one text differ slightly, and a question is always compared with vectors of its own encoder.
+    """
+    if generation_dir is None:
+        return Carryover(VectorPool(dimension))
+    try:
+        manifest = json.loads((generation_dir / "manifest.json").read_text())
+        if manifest.get("model") != model or manifest.get("format") not in vector_formats:
+            return Carryover(VectorPool(dimension))
+        db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
+        try:
+            carry = Carryover(VectorPool(dimension),
+                              article_hashes=dict(db.execute("SELECT id, content_hash FROM articles")),
+                              passage_keys=set(db.execute("SELECT article_id, hash FROM passages")))
+            if manifest.get("backend") == backend and manifest.get("dimension") == dimension:
+                for table, file in (("passages", "passages.npy"), ("sentences", "sentences.npy")):
+                    hashes = [h for (h,) in db.execute(f"SELECT hash FROM {table} ORDER BY row")]
+                    carry.vectors.add(hashes, np.load(generation_dir / file))
+            if manifest.get("format") == index_format:
+                carry.cut = _cut_articles(db)
+        finally:
+            db.close()
+        return carry
+    except (OSError, ValueError, sqlite3.Error, KeyError):
+        return Carryover(VectorPool(dimension))
+
+
+def _cut_articles(db: sqlite3.Connection) -> dict[str, CutArticle]:
+    paragraphs: dict[str, list[str]] = defaultdict(list)
+    for article_id, text in db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number"):
+        paragraphs[article_id].append(text)
+    sentences: dict[int, list[Sentence]] = defaultdict(list)
+    for passage_row, *sentence in db.execute("SELECT passage_row, start, end, hash, terms FROM sentences ORDER BY row"):
+        sentences[passage_row].append(Sentence._make(sentence))
+    passages: dict[str, list] = defaultdict(list)
+    for row, *passage in db.execute(
+            "SELECT row, article_id, paragraph, part, start, end, text, hash FROM passages ORDER BY row"):
+        passages[passage[0]].append((Passage._make(passage), tuple(sentences[row])))
+    cut = {}
+    for article_id, title, date, url, author, source, content_hash in db.execute(
+            "SELECT id, title, date, url, author, source, content_hash FROM articles"):
+        article = Article(article_id, title, tuple(paragraphs[article_id]), date, url, author, source, content_hash)
+        cut[article_id] = CutArticle(article, tuple(passages[article_id]))
+    return cut
