@@ -135,8 +135,10 @@ def render(info: dict) -> str:
         "## Adding one article",
         "",
         "One editorial file dropped into the corpus of the built index, then `build_index` (what `qa-service "
-        "index` runs): only the new article's text is embedded; everything else is reused by text hash and "
-        "a new generation is written.",
+        "index` and `POST /api/articles` run): only the new article's text is embedded; the other articles are "
+        "taken over from the previous generation as they were parsed, cut into passages and tokenised, their "
+        "vectors by text hash, and a complete new generation is written (vectors, FAISS, SQLite, BM25, sentence "
+        "terms), fsynced and switched in. The overhead is the whole update less the embedding.",
         "",
         "| article | texts embedded | embedding s | whole update s | overhead s | overhead CPU s |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -148,8 +150,9 @@ def render(info: dict) -> str:
         "",
         "## Serving over HTTP",
         "",
-        f"`{http['command']}` (gunicorn, gthread, {http['workers']} workers × {http['threads']} threads; one "
-        "encoder thread per worker), on 127.0.0.1, started with `QA_QUERY_CACHE=0` so that every request runs "
+        f"`{http['command']}` (gunicorn, gthread, {http['workers']} workers × {http['threads']} threads; the "
+        "encoder on one thread per worker while other questions are being answered, on every core for a question "
+        "that is the only one), on 127.0.0.1, started with `QA_QUERY_CACHE=0` so that every request runs "
         f"the encoder; varied questions (editorial titles as questions and SQuAD dev questions; none repeated). "
         f"Ready (both workers loaded) {_f(http['ready_s'])} s after start.",
         "",
@@ -166,6 +169,18 @@ def render(info: dict) -> str:
         f"generator {_f(conc['client_cpu_s'], 1)} s in all, so {m['cores']} cores left to the server alone would "
         f"serve about {_f(m['cores'] * 1000 / conc['server_cpu_ms'], 0)} requests/s (an estimate, not a "
         f"measurement). Load command: `{conc['command']}`.",
+        "",
+        "The same server with every question encoded on one thread per worker (`QA_ENCODER_SOLO_THREADS=0`), "
+        "run right after, shows what encoding a lone question on every core gains, and what it costs:",
+        "",
+        "| encoder threads | one at a time: median ms | p99 ms | server median ms | "
+        f"{http['connections']} clients: requests/s | RSS per worker MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        *[f"| {label} | {_f(h['sequential']['p50'], 2)} | {_f(h['sequential']['p99'], 2)} | "
+          f"{_f(h['sequential']['server_p50'], 2)} | {_f(h['concurrent']['rps'], 0)} | "
+          f"{', '.join(_f(mem.get('rss', 0.0), 0) for mem in h['memory_end'].values())} |"
+          for label, h in (("all cores when alone, else 1 (default)", http),
+                           ("always 1 per worker", info["http_one_thread"]))],
         "",
         "Memory per worker (MiB; PSS splits pages shared between processes):",
         "",

@@ -278,9 +278,9 @@ def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: i
 # ---------------------------------------------------------------- HTTP
 
 def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: int, seconds: int,
-               connections: int, work: Path) -> dict:
-    env = {"QA_QUERY_CACHE": "0"}  # varied questions and no cache: every request runs the encoder
-    result: dict = {"workers": 2, "threads": 4, "connections": connections}
+               connections: int, work: Path, extra_env: dict | None = None) -> dict:
+    env = {"QA_QUERY_CACHE": "0", **(extra_env or {})}  # varied questions, no cache: every request runs the encoder
+    result: dict = {"workers": 2, "threads": 4, "connections": connections, "env": env}
     with load.serving(index, corpus, workers=2, threads=4, env=env) as server:
         result["ready_s"] = server.wait_ready()
         result["command"] = server.command
@@ -411,6 +411,10 @@ def main(argv: list[str] | None = None) -> None:
         gc.collect()
         info["http"] = bench_http(index, corpus, questions, 100 if quick else 500, 5 if quick else args.seconds,
                                   8, work)
+        # The same server with every question on one encoder thread per worker: what the solo session gains.
+        info["http_one_thread"] = bench_http(index, corpus, questions, 100 if quick else 500,
+                                             5 if quick else args.seconds, 8, work,
+                                             extra_env={"QA_ENCODER_SOLO_THREADS": "0"})
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
         info["calibration"]["at the end"] = calibrate(reference)

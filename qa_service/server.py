@@ -3,7 +3,8 @@
 Each worker process loads the encoder and the index once, before it accepts a connection, and
 serves requests from a few threads. The cores are divided between the workers: an encoder (and
 FAISS) in each worker uses cores // workers threads, so two workers on two cores never fight
-over a core. $QA_ENCODER_THREADS overrides that.
+over a core ($QA_ENCODER_THREADS overrides that). A question encoded while no other encode runs
+in any worker uses every core instead (occupancy.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from .config import Config
 from .embedder import THREADS_ENV
+from .occupancy import SharedOccupancy
 
 
 def threads_per_worker(workers: int) -> int:
@@ -25,11 +27,24 @@ class _Gunicorn(BaseApplication):
         self.qa_config = config
         self.options = options
         self.compute_threads = compute_threads
+        self.occupancy = SharedOccupancy(slots=int(options["workers"]))  # made here, in the master, before any fork
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        self.cfg.set("pre_fork", self._pre_fork)
+        self.cfg.set("post_fork", self._post_fork)
+        self.cfg.set("child_exit", self._child_exit)
+
+    def _pre_fork(self, server, worker) -> None:
+        worker.qa_slot = self.occupancy.assign()
+
+    def _post_fork(self, server, worker) -> None:
+        self.occupancy.slot = worker.qa_slot
+
+    def _child_exit(self, server, worker) -> None:
+        self.occupancy.release(worker.qa_slot)
 
     def load(self):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
@@ -39,7 +54,9 @@ class _Gunicorn(BaseApplication):
 
         faiss.omp_set_num_threads(self.compute_threads)
         app = create_app(self.qa_config)
-        app.extensions["qa_service"].warm_up()
+        service = app.extensions["qa_service"]
+        service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
+        service.warm_up()
         return app
 
 

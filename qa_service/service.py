@@ -14,6 +14,7 @@ from .answer import choose_sentence, is_found
 from .config import Config
 from .followup import resolve, with_context
 from .index import IndexReader, IndexUnavailable, Snapshot
+from .occupancy import Occupancy
 from .search import Filters, Query, retrieve
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ def citation(snapshot: Snapshot, row: int) -> dict:
 
 
 class QAService:
-    def __init__(self, config: Config, embedder=None):
+    def __init__(self, config: Config, embedder=None, occupancy: Occupancy | None = None):
         self.config = config
+        self.occupancy = occupancy or Occupancy()  # a server's is shared by its workers (see occupancy.py)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
@@ -54,13 +56,16 @@ class QAService:
                 if self._embedder is None:
                     from .embedder import Embedder
 
-                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.index_dir / "models")
+                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.index_dir / "models",
+                                              occupancy=self.occupancy)
                     self.reader.model_name = self._embedder.name
         return self._embedder
 
     def warm_up(self) -> None:
         """Load the encoder and the index before the first request, not during it."""
-        self.embedder.encode(["warm up"])
+        self.embedder.encode(["warm up"])  # as the only question: the encoder on every core
+        with self.occupancy.busy(), self.occupancy.busy():
+            self.embedder.encode(["warm up beside another question"])  # the encoder on this worker's share
         try:
             self.reader.snapshot()
         except IndexUnavailable as exc:
@@ -70,6 +75,10 @@ class QAService:
         return self.reader.snapshot()
 
     def ask(self, question: Question) -> dict:
+        with self.occupancy.busy():
+            return self._ask(question)
+
+    def _ask(self, question: Question) -> dict:
         started = time.perf_counter()
         snapshot = self.reader.snapshot()
         context = resolve(question.text, question.history)

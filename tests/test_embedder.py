@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa_service import embedder as embedder_module
-from qa_service.config import Config, bundled_model_path
+from qa_service.config import PROJECT_ROOT, Config, bundled_model_path
 from qa_service.embedder import (
     INT8_FILE,
     SPEC_FILE,
@@ -122,3 +123,20 @@ def test_encoder_threads(monkeypatch):
     monkeypatch.setenv("QA_ENCODER_THREADS", "1")
     assert encoder_threads() == 1
     assert encoder_threads(2) == 2
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def test_a_question_encoded_while_no_other_runs_uses_every_core_and_the_same_model():
+    one_core = Embedder(bundled_model_path(), "onnx-int8", cache_dir=PROJECT_ROOT / "embeddings" / "models", threads=1)
+    used = []
+    for session in (one_core._lean.session, one_core._lean.solo_session):
+        run = session.run
+        session.run = lambda *args, _run=run, _session=session: used.append(_session) or _run(*args)
+    alone = one_core.encode([TEXTS[0]])
+    with one_core.occupancy.busy(), one_core.occupancy.busy():  # two questions being answered: this one and another
+        shared = one_core.encode([TEXTS[1]])
+    assert used == [one_core._lean.solo_session, one_core._lean.session]
+    assert one_core._lean.solo_session.get_session_options().intra_op_num_threads == os.cpu_count()
+    on_one_core = [one_core._lean.encode_batch(one_core._lean.tokenize([text]))[0] for text in TEXTS[:2]]
+    np.testing.assert_allclose(alone[0], on_one_core[0], atol=1e-5)
+    np.testing.assert_allclose(shared[0], on_one_core[1], atol=1e-5)
