@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import Article
+from .integrity import damaged_files
 from .passages import CutArticle, Passage, Sentence
 
 
@@ -55,6 +56,9 @@ class VectorPool:
         return everything[rows]
 
 
+CARRIED_FILES = ("meta.sqlite", "passages.npy", "sentences.npy")
+
+
 @dataclass
 class Carryover:
     vectors: VectorPool
@@ -85,6 +89,8 @@ def read_carryover(generation_dir: Path | None, *, model: str, backend: str, dim
         manifest = json.loads((generation_dir / "manifest.json").read_text())
         if manifest.get("model") != model or manifest.get("format") not in vector_formats:
             return Carryover(VectorPool(dimension))
+        if "files" in manifest and damaged_files(generation_dir, manifest["files"], CARRIED_FILES):
+            return Carryover(VectorPool(dimension))  # never carry damage into the next generation
         db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
         try:
             carry = Carryover(VectorPool(dimension),

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dense import read_dense_index
+from .integrity import damaged_files
 from .lexical import LexicalIndex, SentenceTerms
 from .store import CURRENT, FORMAT, generations, read_current_name
 
@@ -57,6 +58,9 @@ class Snapshot:
                 f"the index was built with model {self.manifest.get('model')!r} but the service uses "
                 f"{model_name!r}; rebuild it with `qa-service index`"
             )
+        damaged = damaged_files(self.path, self.manifest.get("files") or {})
+        if damaged:
+            raise IndexUnavailable(f"{self.path.name}: damaged index files ({'; '.join(damaged)})")
         try:
             self._load()
         except IndexUnavailable:

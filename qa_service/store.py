@@ -33,13 +33,15 @@ import numpy as np
 from .carryover import read_carryover
 from .corpus import Article, Problem, corpus_fingerprint, load_corpus
 from .dense import make_dense_index, write_dense_index
+from .integrity import file_checksums
 from .lexical import build_lexical
 from .passages import Passage, Sentence, cut_article
 from .text import tokenize
 
-# 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence tokens in meta.sqlite
-FORMAT = 3
-VECTOR_FORMATS = (1, 2, 3)  # generations whose stored vectors a new build may reuse
+# 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
+# 4: every file's size and CRC-32 in the manifest
+FORMAT = 4
+VECTOR_FORMATS = (1, 2, 3, 4)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 KEEP_OLD_GENERATIONS = 2
@@ -297,6 +299,7 @@ def build_index(
             "passages": len(passages),
             "sentences": len(sentences),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": file_checksums(staging),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         _fsync_tree(staging)

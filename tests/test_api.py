@@ -119,6 +119,13 @@ def test_unknown_route_is_404_json_and_wrong_method_405_json(client):
     assert client.delete("/healthz").status_code == 405
 
 
+def test_a_mistyped_page_address_gets_an_html_page_not_json(client):
+    response = client.get("/artikles")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "Page not found" in response.get_data(as_text=True)
+    assert "Content-Security-Policy" in response.headers
+
+
 def test_articles_list_and_one_article(client):
     data = client.get("/api/articles").get_json()
     by_id = {a["id"]: a for a in data["articles"]}

@@ -239,7 +239,16 @@ DAMAGE = {
     "sentences.npy truncated": lambda gen: truncate(gen / "sentences.npy", 0.7),
     "lexical index truncated": lambda gen: truncate(gen / "lexical" / "vocab.index.json"),
     "dense.faiss replaced by garbage": lambda gen: (gen / "dense.faiss").write_bytes(os.urandom(4096)),
+    "a byte flipped in sentences.npy": lambda gen: flip_byte(gen / "sentences.npy"),
+    "a byte flipped in meta.sqlite": lambda gen: flip_byte(gen / "meta.sqlite"),
 }
+
+
+def flip_byte(path: Path, at: float = 0.6) -> None:
+    """Damage that a truncation check cannot see: same size, and the file still loads."""
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 0x20
+    path.write_bytes(bytes(data))
 
 
 def two_generations(tmp_path: Path) -> tuple[Path, Path, str, str]:
@@ -319,6 +328,16 @@ def test_a_build_repairs_a_garbled_current_file(tmp_path):
     repaired = build_index(corpus, index, HashingEmbedder())
     assert read_current_name(index) == f"gen-{repaired.version.split('-')[0]}"
     assert client.get("/healthz").get_json()["index_version"] == repaired.version
+    assert same(contents(index), clean_build(corpus, tmp_path / "clean"))
+
+
+def test_a_build_never_carries_a_damaged_vector_over(tmp_path):
+    corpus, index, _, _ = two_generations(tmp_path)
+    flip_byte(index / read_current_name(index) / "passages.npy")
+    write_article(corpus, "third.txt", "Third", ["An article added after the damage."])
+    embedder = HashingEmbedder()
+    build_index(corpus, index, embedder)
+    assert "An article added in the second generation." in embedder.encoded, "everything embedded again"
     assert same(contents(index), clean_build(corpus, tmp_path / "clean"))
 
 

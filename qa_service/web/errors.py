@@ -1,10 +1,14 @@
-"""Every error is JSON `{"error": {"code", "message"}}`: never an HTML page, never a traceback."""
+"""Every API error is JSON `{"error": {"code", "message"}}`, never a traceback.
+
+The one HTML error is for readers: a page address that does not exist (outside /api/ and /healthz)
+gets a "page not found" page in the site's layout.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..index import IndexUnavailable
@@ -35,6 +39,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if exc.code == 404 and not request.path.startswith(("/api/", "/healthz")):
+            return render_template("message.html", title="Page not found",
+                                   message="There is no page at this address."), 404
         code = (exc.name or "error").lower().replace(" ", "_")
         messages = {
             404: "no such resource",
