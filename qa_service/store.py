@@ -222,7 +222,8 @@ def _without_cyclic_gc():
 
     A build makes tens of thousands of small objects (passages, sentences, rows), which set off full
     collections over everything the process holds: ~0.25 s each in a server worker or the benchmark,
-    half the cost of adding one article. They hold no cycles; reference counting frees them anyway.
+    half the cost of adding one article. They hold no cycles; reference counting frees them anyway,
+    and once they are freed, turning collection back on does not set one off.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -243,9 +244,16 @@ def build_index(
     lock_wait_seconds: float = 600.0,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one."""
+    with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
+        return _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
+                            lock_wait_seconds=lock_wait_seconds)
+
+
+def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int,
+                 progress: ProgressFactory | None, lock_wait_seconds: float) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    with build_lock(index_dir, lock_wait_seconds), _without_cyclic_gc():
+    with build_lock(index_dir, lock_wait_seconds):
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         fingerprint = corpus_fingerprint(corpus_dir)
