@@ -64,6 +64,7 @@ class Server:
                    "--index", str(index_dir), "--corpus", str(corpus_dir),
                    "--workers", str(workers), "--threads", str(threads)]
         self.command = " ".join(["python", *command[1:]])
+        self.env = env
         self.process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                         stderr=self.log, start_new_session=True)
         self.started = time.perf_counter()

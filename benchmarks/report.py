@@ -170,8 +170,10 @@ def render(info: dict) -> str:
         f"serve about {_f(m['cores'] * 1000 / conc['server_cpu_ms'], 0)} requests/s (an estimate, not a "
         f"measurement). Load command: `{conc['command']}`.",
         "",
-        "The same server with every question encoded on one thread per worker (`QA_ENCODER_SOLO_THREADS=0`), "
-        "run right after, shows what encoding a lone question on every core gains, and what it costs:",
+        "The same server with every question encoded on one thread per worker (`QA_ENCODER_SOLO_THREADS=0`) ran "
+        "beside it, measured interleaved (the same questions in chunks of 50 asked of one server then the other, "
+        "alternating which goes first; the load in rounds A B B A), so that the machine's drift favours neither. "
+        "It shows what encoding a lone question on every core gains, and what it costs:",
         "",
         "| encoder threads | one at a time: median ms | p99 ms | server median ms | "
         f"{http['connections']} clients: requests/s | RSS per worker MiB |",

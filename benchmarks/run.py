@@ -277,33 +277,74 @@ def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: i
 
 # ---------------------------------------------------------------- HTTP
 
+HTTP_SETUPS = {
+    "http": {},  # the default: a question that is the only one is encoded on every core
+    "http_one_thread": {"QA_ENCODER_SOLO_THREADS": "0"},  # every question on one encoder thread per worker
+}
+
+
 def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: int, seconds: int,
-               connections: int, work: Path, extra_env: dict | None = None) -> dict:
-    env = {"QA_QUERY_CACHE": "0", **(extra_env or {})}  # varied questions, no cache: every request runs the encoder
-    result: dict = {"workers": 2, "threads": 4, "connections": connections, "env": env}
-    with load.serving(index, corpus, workers=2, threads=4, env=env) as server:
-        result["ready_s"] = server.wait_ready()
-        result["command"] = server.command
-        result["memory_start"] = server.memory()
-        log(f"server ready in {result['ready_s']:.1f} s; workers {list(result['memory_start'])}")
-        cpu = server.cpu()
-        seq = load.sequential(server.port, questions[:sequential_n])
-        seq_cpu = server.cpu() - cpu
-        result["sequential"] = {
-            "n": len(seq["latencies"]), "errors": seq["errors"],
-            "p50": pct(seq["latencies"], 50), "p95": pct(seq["latencies"], 95), "p99": pct(seq["latencies"], 99),
-            "max": max(seq["latencies"]), "server_p50": pct(seq["server_ms"], 50),
-            "server_p99": pct(seq["server_ms"], 99),
-            "server_cpu_ms": 1000 * seq_cpu / (len(seq["latencies"]) + 30),  # + the warm-up requests
-        }
-        log(f"one at a time: median {result['sequential']['p50']:.2f} ms, p99 {result['sequential']['p99']:.2f} ms")
+               connections: int, work: Path, rounds: int = 4) -> dict:
+    """Both server setups side by side, interleaved so that the machine's drift favours neither.
+
+    Both servers run at once (each idle while the other is measured). One at a time: the same
+    questions in chunks, each chunk asked of one server then the other, alternating which goes
+    first. Under load: `rounds` runs of seconds / rounds each, in the order A B B A ...
+    """
+    env = {"QA_QUERY_CACHE": "0"}  # varied questions and no cache: every request runs the encoder
+    names = list(HTTP_SETUPS)
+    with load.serving(index, corpus, workers=2, threads=4, env={**env, **HTTP_SETUPS[names[0]]}) as first, \
+            load.serving(index, corpus, workers=2, threads=4, env={**env, **HTTP_SETUPS[names[1]]}) as second:
+        servers = dict(zip(names, (first, second), strict=True))
+        results = {}
+        for name, server in servers.items():
+            results[name] = {"workers": 2, "threads": 4, "connections": connections, "env": server.env,
+                             "ready_s": server.wait_ready(), "command": server.command, "memory_start": server.memory()}
+            log(f"{name}: server ready in {results[name]['ready_s']:.1f} s; "
+                f"workers {list(results[name]['memory_start'])}")
+        sequential = {name: {"latencies": [], "server_ms": [], "errors": 0, "cpu": 0.0} for name in names}
+        chunk = 50
+        for number, start in enumerate(range(0, sequential_n, chunk)):
+            for name in names if number % 2 == 0 else names[::-1]:
+                cpu = servers[name].cpu()
+                part = load.sequential(servers[name].port, questions[start:start + chunk],
+                                       warm_up=30 if number == 0 else 0)
+                sequential[name]["cpu"] += servers[name].cpu() - cpu
+                for key in ("latencies", "server_ms"):
+                    sequential[name][key] += part[key]
+                sequential[name]["errors"] += part["errors"]
         rest = questions[sequential_n:] or questions
-        cpu = server.cpu()
-        result["concurrent"] = load.concurrent(server.port, rest, connections, seconds, work)
-        result["concurrent"]["server_cpu_ms"] = 1000 * (server.cpu() - cpu) / max(1, result["concurrent"]["requests"])
-        log(f"{connections} clients: {result['concurrent']['rps']:.0f} requests/s")
-        result["memory_end"] = server.memory()
-    return result
+        loads: dict[str, list] = {name: [] for name in names}
+        cpu_under_load = dict.fromkeys(names, 0.0)
+        for number in range(rounds):
+            name = names[0] if number % 4 in (0, 3) else names[1]
+            cpu = servers[name].cpu()
+            loads[name].append(load.concurrent(servers[name].port, rest, connections, max(1, seconds // rounds), work))
+            cpu_under_load[name] += servers[name].cpu() - cpu
+        for name in names:
+            seq, runs, result = sequential[name], loads[name], results[name]
+            result["sequential"] = {
+                "n": len(seq["latencies"]), "errors": seq["errors"],
+                "p50": pct(seq["latencies"], 50), "p95": pct(seq["latencies"], 95), "p99": pct(seq["latencies"], 99),
+                "max": max(seq["latencies"]), "server_p50": pct(seq["server_ms"], 50),
+                "server_p99": pct(seq["server_ms"], 99),
+                "server_cpu_ms": 1000 * seq["cpu"] / (len(seq["latencies"]) + 30),  # + the warm-up requests
+            }
+            requests = sum(r["requests"] for r in runs)
+            result["concurrent"] = {
+                **runs[0], "requests": requests, "errors": sum(r["errors"] for r in runs),
+                "rps": requests / sum(r["requests"] / r["rps"] for r in runs if r["rps"] > 0),
+                "p50": float(np.median([r["p50"] for r in runs])), "p99": max(r["p99"] for r in runs),
+                "client_cpu_s": sum(r["client_cpu_s"] for r in runs),
+                "server_cpu_ms": 1000 * cpu_under_load[name] / max(1, requests), "rounds": len(runs),
+                "tool": runs[0]["tool"].replace(f"{max(1, seconds // rounds)} s", f"{len(runs)} × "
+                                                f"{max(1, seconds // rounds)} s"),
+            }
+            result["memory_end"] = servers[name].memory()
+            log(f"{name}: one at a time median {result['sequential']['p50']:.2f} ms, p99 "
+                f"{result['sequential']['p99']:.2f} ms; {connections} clients {result['concurrent']['rps']:.0f} "
+                "requests/s")
+    return results
 
 
 # ---------------------------------------------------------------- FAISS
@@ -409,12 +450,8 @@ def main(argv: list[str] | None = None) -> None:
         info["calibration"]["before the HTTP runs"] = calibrate(reference)
         del embedders
         gc.collect()
-        info["http"] = bench_http(index, corpus, questions, 100 if quick else 500, 5 if quick else args.seconds,
-                                  8, work)
-        # The same server with every question on one encoder thread per worker: what the solo session gains.
-        info["http_one_thread"] = bench_http(index, corpus, questions, 100 if quick else 500,
-                                             5 if quick else args.seconds, 8, work,
-                                             extra_env={"QA_ENCODER_SOLO_THREADS": "0"})
+        info.update(bench_http(index, corpus, questions, 100 if quick else 500, 8 if quick else 2 * args.seconds,
+                               8, work))
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
         info["calibration"]["at the end"] = calibrate(reference)
