@@ -10,13 +10,15 @@ import pytest
 
 from qa_service.config import PROJECT_ROOT, Config
 from qa_service.embedder import Embedder
+from qa_service.index import Snapshot
 from qa_service.service import QAService
-from qa_service.store import build_index
+from qa_service.store import build_index, read_current_name
 from qa_service.web import create_app
 
 SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 EDITORIALS = SHARED_DATA / "editorials"
 SEED_CORPUS = PROJECT_ROOT / "corpus"
+SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # the seed editorial, dated 2018-11-22
 # A handful of real editorials beside the seed: enough for ranking to mean something, fast to embed.
 SAMPLE_EDITORIALS = (
     "aljazeera-124-iranianopportunity.txt",
@@ -54,6 +56,13 @@ def built_index(tmp_path_factory, embedder) -> tuple[Path, Path]:
     index = root / "index"
     build_index(corpus, index, embedder)
     return corpus, index
+
+
+@pytest.fixture(scope="session")
+def snapshot(built_index) -> Snapshot:
+    """The built index as the service reads it (read-only)."""
+    _, index = built_index
+    return Snapshot(index / read_current_name(index))
 
 
 @pytest.fixture

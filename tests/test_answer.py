@@ -3,18 +3,11 @@
 import pytest
 
 from qa_service.answer import FOUND_THRESHOLD, choose_sentence, evidence, is_found
-from qa_service.index import Snapshot
 from qa_service.search import Hit, Query, retrieve
-from qa_service.store import read_current_name
 
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
+from .conftest import SEED_ID
+
 IRAN_ID = "aljazeera-124-iranianopportunity"
-
-
-@pytest.fixture(scope="module")
-def snapshot(built_index):
-    _, index = built_index
-    return Snapshot(index / read_current_name(index))
 
 
 def row_of(snapshot, article_id, paragraph):

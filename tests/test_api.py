@@ -7,7 +7,7 @@ from qa_service.service import QAService
 from qa_service.store import build_index
 from qa_service.web import create_app
 
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
+from .conftest import SEED_ID
 
 
 def ask(client, **body):

@@ -18,12 +18,11 @@ from qa_service.evaluate import (
 )
 from qa_service.service import QAService, Question
 
-from .conftest import SEED_CORPUS, SHARED_DATA
+from .conftest import SEED_CORPUS, SEED_ID, SHARED_DATA
 
 SQUAD = SHARED_DATA / "squad-dev"
 SQUAD_ARTICLES = ("construction.txt", "jacksonville-florida.txt")
 needs_squad = pytest.mark.skipif(not SQUAD.is_dir(), reason=f"squad-dev not found at {SQUAD}")
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
 
 
 def write_questions(path, items):

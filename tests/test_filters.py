@@ -9,7 +9,8 @@ from qa_service.service import QAService
 from qa_service.store import build_index
 from qa_service.web import create_app
 
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # dated 2018-11-22
+from .conftest import SEED_ID
+
 CUBA_ID = "aljazeera-097-generationalchangeuscuba"  # dated 2014-12-20 below
 SYDNEY_ID = "aljazeera-115-hostagesydneysiege"  # dated 2014-12-16 below
 IRAN_ID = "aljazeera-124-iranianopportunity"  # left undated

@@ -4,7 +4,8 @@ import pytest
 
 from qa_service.followup import names, needs_context, resolve, retrieval_query
 
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
+from .conftest import SEED_ID
+
 IRAN_ID = "aljazeera-124-iranianopportunity"
 SYDNEY_ID = "aljazeera-115-hostagesydneysiege"
 CUBA_ID = "aljazeera-097-generationalchangeuscuba"

@@ -7,16 +7,10 @@ from qa_service.index import Snapshot
 from qa_service.search import MODES, Query, retrieve
 from qa_service.store import build_index, read_current_name
 
+from .conftest import SEED_ID
 from .fakes import HashingEmbedder
 
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
 CUBA_ID = "aljazeera-097-generationalchangeuscuba"
-
-
-@pytest.fixture(scope="module")
-def snapshot(built_index):
-    _, index = built_index
-    return Snapshot(index / read_current_name(index))
 
 
 def query(snapshot, embedder, text, context=""):
