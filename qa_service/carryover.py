@@ -6,7 +6,7 @@ all of that is read back from the previous generation's meta.sqlite, which holds
 same code made of the same bytes. Adding one article to a few thousand therefore costs its own
 embedding plus writing the new generation, not a rebuild.
 
-Anything unreadable or made differently (another model, backend or index format) is simply not
+Anything unreadable or made differently (another model, encoder or index format) is simply not
 taken over; the build then does the work itself.
 """
 
@@ -76,12 +76,13 @@ class Carryover:
         return cut if cut is not None and cut.article.content_hash == article.content_hash else None
 
 
-def read_carryover(generation_dir: Path | None, *, model: str, backend: str, dimension: int, index_format: int,
+def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dimension: int, index_format: int,
                    vector_formats: tuple[int, ...]) -> Carryover:
-    """Everything reusable from `generation_dir` for a build with this model, backend and format.
+    """Everything reusable from `generation_dir` for a build with this model, encoder and format.
 
-    Vectors are taken over only from the same model run by the same backend: int8 and fp32 vectors
-    of one text differ slightly, and a question is always compared with vectors of its own encoder.
+    Vectors are taken over only from the same model run by the same encoder (backend and export
+    recipe): int8 and fp32 vectors of one text differ slightly, so do two int8 recipes, and a
+    question is always compared with vectors of its own encoder.
     """
     if generation_dir is None:
         return Carryover(VectorPool(dimension))
@@ -96,7 +97,8 @@ def read_carryover(generation_dir: Path | None, *, model: str, backend: str, dim
             carry = Carryover(VectorPool(dimension),
                               article_hashes=dict(db.execute("SELECT id, content_hash FROM articles")),
                               passage_keys=set(db.execute("SELECT article_id, hash FROM passages")))
-            if manifest.get("backend") == backend and manifest.get("dimension") == dimension:
+            made_by = manifest.get("encoder", manifest.get("backend"))  # older manifests name the backend only
+            if made_by == encoder and manifest.get("dimension") == dimension:
                 for table, file in (("passages", "passages.npy"), ("sentences", "sentences.npy")):
                     hashes = [h for (h,) in db.execute(f"SELECT hash FROM {table} ORDER BY row")]
                     carry.vectors.add(hashes, np.load(generation_dir / file))

@@ -43,14 +43,15 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
 def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, as_json: bool) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
     from .corpus import CorpusError
-    from .embedder import Embedder, ModelError, model_name_for
+    from .embedder import Embedder, ModelError, encoder_id, model_name_for
     from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
     config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
     if not config.corpus_dir.is_dir():
         _fail(f"corpus folder not found: {config.corpus_dir}")
     try:
-        if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model)):
+        if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
+                                       encoder_id(config.backend)):
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
         embedder = Embedder(config.model, config.backend, config.index_dir / "models")
@@ -216,7 +217,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                 folder = Path(folder) if folder else Path(scratch) / name
                 if not corpus.is_dir():
                     _fail(f"corpus folder not found: {corpus}")
-                if not is_up_to_date(folder, corpus, embedder.name):
+                if not is_up_to_date(folder, corpus, embedder.name, embedder.encoder):
                     if not quiet:
                         click.echo(f"Indexing {corpus} into {folder} …", err=True)
                     build_index(corpus, folder, embedder, batch_size=config.batch_size, progress=progress)

@@ -2,9 +2,10 @@
 
 Each worker process loads the encoder and the index once, before it accepts a connection, and
 serves requests from a few threads. The cores are divided between the workers: an encoder (and
-FAISS) in each worker uses cores // workers threads, so two workers on two cores never fight
-over a core ($QA_ENCODER_THREADS overrides that). A question encoded while no other encode runs
-in any worker uses every core instead (occupancy.py).
+FAISS's OpenMP and numpy's BLAS) in each worker uses cores // workers threads, so two workers on
+two cores never fight over a core ($QA_ENCODER_THREADS overrides that). A threaded BLAS or OpenMP
+pool left at every core would spin against the other worker and stall a request for milliseconds.
+A question encoded while no other encode runs in any worker uses every core instead (occupancy.py).
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
-        import faiss
+        from threadpoolctl import threadpool_limits
 
         from .web import create_app
 
-        faiss.omp_set_num_threads(self.compute_threads)
+        threadpool_limits(self.compute_threads)  # BLAS (numpy's and FAISS's) and OpenMP, for this worker's life
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it

@@ -95,8 +95,8 @@ def generations(index_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str) -> bool:
-    """True when the serving generation was built from exactly these corpus files and model."""
+def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str) -> bool:
+    """True when the serving generation was built from exactly these corpus files, model and encoder."""
     name = read_current_name(index_dir)
     if not name:
         return False
@@ -107,6 +107,7 @@ def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str) -> bool:
     return (
         manifest.get("format") == FORMAT
         and manifest.get("model") == model_name
+        and manifest.get("encoder") == encoder
         and manifest.get("corpus_fingerprint") == corpus_fingerprint(corpus_dir)
     )
 
@@ -259,7 +260,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
         fingerprint = corpus_fingerprint(corpus_dir)
         current = read_current_name(index_dir)
         previous = read_carryover(index_dir / current if current else None, model=embedder.name,
-                                  backend=embedder.backend, dimension=embedder.dimension, index_format=FORMAT,
+                                  encoder=embedder.encoder, dimension=embedder.dimension, index_format=FORMAT,
                                   vector_formats=VECTOR_FORMATS)
         articles, problems = load_corpus(corpus_dir, previous.known_files())
         if not articles:
@@ -318,6 +319,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
             "generation": name,
             "model": embedder.name,
             "backend": embedder.backend,
+            "encoder": embedder.encoder,
             "dimension": embedder.dimension,
             "corpus_fingerprint": fingerprint,
             "dense_index": type(dense).__name__,

@@ -13,13 +13,15 @@ class HashingEmbedder:
 
     name = "test/hashing-embedder"
     backend = "fake"
+    encoder = "fake"
     dimension = 64
     max_tokens = 254
 
-    def __init__(self, fail_after: int | None = None, backend: str = "fake"):
+    def __init__(self, fail_after: int | None = None, backend: str = "fake", encoder: str | None = None):
         self.encoded: list[str] = []
         self.fail_after = fail_after
         self.backend = backend
+        self.encoder = encoder or backend
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())

@@ -46,6 +46,17 @@ def test_results_agree_with_brute_force(built):
     assert len(set(rows.tolist()) & set(exact.tolist())) >= 9
 
 
+def test_exact_search_gives_what_faiss_itself_gives():
+    data = vectors(THRESHOLD - 1)
+    index = make_dense_index(data, threshold=THRESHOLD)
+    assert isinstance(index, faiss.IndexFlat)
+    for query in vectors(20, seed=2):
+        scores, rows = search_dense(index, query, k=10)
+        faiss_scores, faiss_rows = index.search(query.reshape(1, -1), 10)
+        assert rows.tolist() == faiss_rows[0].tolist()
+        np.testing.assert_allclose(scores, faiss_scores[0], atol=1e-6)
+
+
 @pytest.mark.parametrize("exact_subset_max", [dense.EXACT_SUBSET_MAX, 0])
 def test_allowed_rows_restrict_the_results(built, monkeypatch, exact_subset_max):
     """Both the exact search over the allowed rows and FAISS's own ID selector."""

@@ -12,11 +12,16 @@ import pytest
 from qa_service import embedder as embedder_module
 from qa_service.config import PROJECT_ROOT, Config, bundled_model_path
 from qa_service.embedder import (
+    FP32_FILE,
+    FUSED_FILE,
     INT8_FILE,
     SPEC_FILE,
+    SPEC_VERSION,
     Embedder,
     ModelError,
+    _fused_graph,
     _onnx_model_folder,
+    encoder_id,
     encoder_threads,
 )
 
@@ -97,6 +102,29 @@ def test_export_lives_in_the_cache_folder_not_in_site_packages(embedder):
     assert spec["lean"] is True  # the lean path reproduced sentence-transformers when exported
     bundled = Path(bundled_model_path())
     assert not (bundled / "onnx").exists() and not list(bundled.glob("*.onnx"))
+
+
+def test_int8_export_runs_fused_bert_kernels_with_int8_weights(embedder):
+    import onnx
+
+    graph = onnx.load(str(embedder.model_file), load_external_data=False).graph
+    operators = {node.op_type for node in graph.node}
+    assert {"QAttention", "QEmbedLayerNormalization", "SkipLayerNormalization"} <= operators
+    assert "MatMul" not in operators and "Softmax" not in operators  # nothing left unfused or in fp32 products
+    assert not (embedder.model_file.parent.parent / FUSED_FILE).exists()  # staging file dropped
+
+
+def test_a_graph_the_fusion_cannot_read_is_quantized_unfused(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"num_attention_heads": 12, "hidden_size": 384}))
+    (tmp_path / FP32_FILE).parent.mkdir()
+    (tmp_path / FP32_FILE).write_bytes(b"not an ONNX graph")
+    assert _fused_graph(tmp_path, {"lean": True}) == tmp_path / FP32_FILE
+    assert not (tmp_path / FUSED_FILE).exists()
+
+
+def test_encoder_id_names_the_runtime_and_the_export_recipe(embedder):
+    assert embedder.encoder == encoder_id("onnx-int8") == f"onnx-int8/{SPEC_VERSION}"
+    assert encoder_id("torch") == "torch"  # no export: sentence-transformers runs the model as shipped
 
 
 def test_existing_export_is_reused_not_made_again(embedder, monkeypatch):

@@ -29,7 +29,7 @@ class CountingEmbedder:
 
     def __init__(self, inner):
         self.inner, self.encoded = inner, []
-        self.name, self.backend = inner.name, inner.backend
+        self.name, self.backend, self.encoder = inner.name, inner.backend, inner.encoder
         self.dimension, self.max_tokens = inner.dimension, inner.max_tokens
 
     def count_tokens(self, text):
@@ -154,16 +154,32 @@ def test_unchanged_articles_are_taken_over_without_being_parsed_or_cut_again(fre
     assert counted == ["Keepers lived in small stone cottages."]
 
 
-def test_vectors_are_taken_over_only_from_the_same_backend(tmp_path):
+def test_vectors_are_taken_over_only_from_the_same_encoder(tmp_path):
     corpus, index = alpha_index(tmp_path, ["Alpha paragraph one.", "Alpha paragraph two."])
-    other_runtime = HashingEmbedder(backend="fake-int8")
+    other_runtime = HashingEmbedder(backend="fake-int8", encoder="fake-int8/1")
     write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
     build_index(corpus, index, other_runtime)
     assert sorted(other_runtime.encoded) == ["Alpha paragraph one.", "Alpha paragraph two.", "Beta paragraph."]
-    again = HashingEmbedder(backend="fake-int8")
+    again = HashingEmbedder(backend="fake-int8", encoder="fake-int8/1")
     write_article(corpus, "c.txt", "Gamma", ["Gamma paragraph."])
     build_index(corpus, index, again)
     assert again.encoded == ["Gamma paragraph."]
+    newer_recipe = HashingEmbedder(backend="fake-int8", encoder="fake-int8/2")
+    assert not is_up_to_date(index, corpus, newer_recipe.name, newer_recipe.encoder)
+    build_index(corpus, index, newer_recipe)
+    assert len(newer_recipe.encoded) == 4
+
+
+def test_an_index_whose_manifest_names_only_its_backend_reuses_vectors_of_that_backend(tmp_path):
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph one."])
+    generation = index / read_current_name(index)
+    manifest = json.loads((generation / "manifest.json").read_text())
+    del manifest["encoder"]
+    (generation / "manifest.json").write_text(json.dumps(manifest))
+    same_backend = HashingEmbedder()
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
+    build_index(corpus, index, same_backend)
+    assert same_backend.encoded == ["Beta paragraph."]
 
 
 def test_an_index_of_the_previous_format_is_rebuilt_reusing_its_vectors(tmp_path):
@@ -176,7 +192,7 @@ def test_an_index_of_the_previous_format_is_rebuilt_reusing_its_vectors(tmp_path
     db.execute("ALTER TABLE sentences DROP COLUMN terms")
     db.commit()
     db.close()
-    assert not is_up_to_date(index, corpus, HashingEmbedder.name)
+    assert not is_up_to_date(index, corpus, HashingEmbedder.name, HashingEmbedder.encoder)
     embedder = HashingEmbedder()
     build_index(corpus, index, embedder)
     assert embedder.encoded == []
@@ -185,12 +201,12 @@ def test_an_index_of_the_previous_format_is_rebuilt_reusing_its_vectors(tmp_path
 
 def test_rebuilding_an_unchanged_corpus_embeds_nothing_and_reports_up_to_date(fresh_index, embedder):
     corpus, index = fresh_index
-    assert is_up_to_date(index, corpus, embedder.name)
+    assert is_up_to_date(index, corpus, embedder.name, embedder.encoder)
     counting = CountingEmbedder(embedder)
     report = build_index(corpus, index, counting)
     assert counting.encoded == [] and report.passages_added == 0
     (corpus / "new.txt").write_text("T\n\nNew text.")
-    assert not is_up_to_date(index, corpus, embedder.name)
+    assert not is_up_to_date(index, corpus, embedder.name, embedder.encoder)
 
 
 def test_a_build_that_fails_half_way_leaves_the_previous_index_complete(tmp_path):
