@@ -19,10 +19,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from qa_service.config import Config, bundled_model_path
 from qa_service.corpus import load_corpus
-from qa_service.dense import EXACT_SUBSET_MAX, HNSW_EF_SEARCH, HNSW_THRESHOLD, index_kind, make_dense_index
+from qa_service.dense import (
+    EXACT_SUBSET_MAX,
+    HNSW_EF_SEARCH,
+    HNSW_THRESHOLD,
+    index_kind,
+    make_dense_index,
+    search_dense,
+)
 from qa_service.embedder import FP32_FILE, INT8_FILE, Embedder
 from qa_service.search import CANDIDATES
 from qa_service.store import build_index, read_current_name
@@ -67,6 +75,7 @@ def paragraphs_of(editorials: Path, count: int) -> list[str]:
 # ---------------------------------------------------------------- encoders
 
 CALIBRATION_QUESTION = "What did Pompeo warn about?"
+UNFUSED_FILE = "onnx/model_qint8_unfused.onnx"
 
 
 def calibrate(embedder: Embedder, n: int = 200) -> float:
@@ -100,6 +109,19 @@ def optimum_preset(st_fp32, folder: Path, like: Embedder) -> Embedder:
     return preset
 
 
+def unfused(folder: Path, like: Embedder) -> Embedder:
+    """The project's int8 recipe on the plain (unfused) fp32 graph: the export used before the fused one."""
+    import copy
+
+    from qa_service.embedder import _LeanOnnx, _quantize, _quiet, _read_spec
+
+    with _quiet():
+        _quantize(folder / FP32_FILE, folder / UNFUSED_FILE)
+    plain = copy.copy(like)
+    plain._lean = _LeanOnnx(folder, UNFUSED_FILE, _read_spec(folder), like.threads)
+    return plain
+
+
 def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rounds: int) -> tuple[dict, dict]:
     """paragraphs/s at batch 32 and one-question latency, per runtime, interleaved round by round."""
     from sentence_transformers import SentenceTransformer
@@ -123,6 +145,7 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
                                   model_kwargs={"file_name": FP32_FILE})
 
     preset = optimum_preset(st_fp32, folder, embedders["onnx-int8"])
+    plain = unfused(folder, embedders["onnx-int8"])
 
     def st_encoder(st):
         return lambda texts, batch_size=32: st.encode(texts, batch_size=batch_size, normalize_embeddings=True,
@@ -133,6 +156,7 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
         "ONNX fp32 via sentence-transformers encode()": ("onnx", st_encoder(st_fp32)),
         "ONNX fp32, lean path": ("onnx", embedders["onnx"].encode),
         "ONNX int8 (optimum avx2 preset, u8 x u8), lean path": ("int8 optimum avx2 preset", preset.encode),
+        "ONNX int8, same recipe on the unfused graph (the previous export), lean path": ("int8 unfused", plain.encode),
         "ONNX int8 via sentence-transformers encode()": ("onnx-int8", st_encoder(st_int8)),
         "ONNX int8, lean path (default)": ("onnx-int8", embedders["onnx-int8"].encode),
         "ONNX int8, lean path, 1 thread (as each of 2 workers)": ("onnx-int8", one_thread.encode),
@@ -169,10 +193,10 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
         })
     reference = vectors["torch"]
     cosine = {}
-    for backend in ("onnx", "onnx-int8", "int8 optimum avx2 preset"):
+    for backend in ("onnx", "onnx-int8", "int8 optimum avx2 preset", "int8 unfused"):
         c = (vectors[backend] * reference).sum(axis=1)
         cosine[backend] = {"mean": float(c.mean()), "min": float(c.min())}
-    del st_int8, st_fp32, preset
+    del st_int8, st_fp32, preset, plain
     embedders["calibration"] = one_thread
     os.environ.pop("QA_QUERY_CACHE", None)
     return {"rows": rows, "loads": loads, "cosine": cosine, "calibration_start": calibration_start,
@@ -360,11 +384,15 @@ def synthetic(base: np.ndarray, n: int, rng: np.random.Generator, noise: float =
     return out
 
 
-def _query_times(index, queries: np.ndarray, k: int) -> list[float]:
+def _faiss_search(index, query: np.ndarray, k: int):
+    return index.search(query.reshape(1, -1), k)
+
+
+def _query_times(search, index, queries: np.ndarray, k: int) -> list[float]:
     times = []
     for q in queries:
         started = time.perf_counter()
-        index.search(q.reshape(1, -1), k)
+        search(index, q, k)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -385,18 +413,21 @@ def bench_faiss(base: np.ndarray, queries: np.ndarray, sizes: list[int], k_serve
         hnsw = make_dense_index(vectors, threshold=0)
         hnsw_build = time.perf_counter() - started
         _, truth = flat.search(queries, 10)
-        faiss.omp_set_num_threads(1)  # as served: one thread per worker
-        flat_times = _query_times(flat, queries, k_served)
+        limits = threadpool_limits(1)  # as served: one BLAS and OpenMP thread per worker
+        flat_times = _query_times(_faiss_search, flat, queries, k_served)
+        served_times = _query_times(search_dense, flat, queries, k_served)
         recall, ef_p50 = {}, {}
         for ef in sorted({64, 128, 256, 512, HNSW_EF_SEARCH}):
             hnsw.hnsw.efSearch = ef
             _, found = hnsw.search(queries, 10)
             recall[ef] = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
-            ef_p50[ef] = pct(_query_times(hnsw, queries, k_served), 50)
+            ef_p50[ef] = pct(_query_times(_faiss_search, hnsw, queries, k_served), 50)
         hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-        hnsw_times = _query_times(hnsw, queries, k_served)
+        hnsw_times = _query_times(search_dense, hnsw, queries, k_served)
+        limits.restore_original_limits()
         rows.append({
             "n": n, "vectors": kind, "flat_p50": pct(flat_times, 50), "flat_p95": pct(flat_times, 95),
+            "exact_p50": pct(served_times, 50), "exact_p95": pct(served_times, 95),
             "hnsw_p50": pct(hnsw_times, 50), "hnsw_p95": pct(hnsw_times, 95), "hnsw_build_s": hnsw_build,
             "recall": recall, "ef_p50": ef_p50, "auto": index_kind(n), "mib": vectors.nbytes / 2**20,
         })

@@ -163,7 +163,7 @@ def _export(model_path: str, target: Path, fingerprint: str, int8: bool) -> None
         exported.save_pretrained(str(staging))
         spec = _lean_spec(exported, staging, fingerprint)
         if int8:
-            _quantize(staging, _fused_graph(staging, spec))
+            _quantize(_fused_graph(staging, spec), staging / INT8_FILE)
     (staging / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     for name in TORCH_WEIGHTS:
         (staging / name).unlink(missing_ok=True)
@@ -232,7 +232,7 @@ def _fused_graph(folder: Path, spec: dict) -> Path:
     return plain
 
 
-def _quantize(folder: Path, source: Path) -> None:
+def _quantize(source: Path, target: Path) -> None:
     """Dynamic int8 with per-channel weight scales, from the fp32 export (fused where it could be).
 
     Per-tensor int8 loses too much cosine to keep rankings. Signed int8 weights (u8 activations x s8
@@ -247,7 +247,7 @@ def _quantize(folder: Path, source: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
-        str(source), str(folder / INT8_FILE),
+        str(source), str(target),
         op_types_to_quantize=["MatMul", "Gather", "Attention", "EmbedLayerNormalization"],
         per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
         # The fused kernels' outputs have no inferred type; they are all float.
