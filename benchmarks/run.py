@@ -31,7 +31,7 @@ from qa_service.dense import (
     make_dense_index,
     search_dense,
 )
-from qa_service.embedder import FP32_FILE, INT8_FILE, Embedder
+from qa_service.embedder import FP32_FILE, INT8_FILE, SOLO_THREADS_ENV, Embedder
 from qa_service.search import CANDIDATES
 from qa_service.store import build_index, read_current_name
 
@@ -135,7 +135,13 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
         loads[backend] = time.perf_counter() - started
         log(f"loaded {backend} in {loads[backend]:.1f} s")
     started = time.perf_counter()
+    solo_setting = os.environ.get(SOLO_THREADS_ENV)
+    os.environ[SOLO_THREADS_ENV] = "0"  # one thread for questions too: no lone-question session
     one_thread = Embedder(model, "onnx-int8", cache, threads=1)
+    if solo_setting is None:
+        del os.environ[SOLO_THREADS_ENV]
+    else:
+        os.environ[SOLO_THREADS_ENV] = solo_setting
     loads["onnx-int8, 1 thread"] = time.perf_counter() - started
     folder = one_thread.model_file.parent.parent
     calibration_start = calibrate(one_thread)

@@ -8,7 +8,11 @@ millisecond at a measured recall cost (`make bench` rewrites BENCHMARKS.md with 
 
 Exact search is one BLAS matrix-vector product over the flat index's own vectors (a zero-copy
 view) and a partial sort: for a single query that is about twice as fast as IndexFlat.search,
-which feeds every score through a heap. A filter (date range, chosen articles) that leaves few
+which feeds every score through a heap. When served, the encoder has just streamed its weights
+through the caches, so the scan reads the vectors from memory: a float16 copy (`scan_copy`,
+made when a snapshot loads) halves that, and the best k + SCAN_MARGIN rows it finds are scored
+again exactly in float32. Measured right after an encode on the editorials: 0.41 ms instead of
+0.65 ms, the same 40 rows and scores for 400 of 400 questions. A filter (date range, chosen articles) that leaves few
 rows (one article, a few days) is searched the same way over just those rows, whichever the
 index type: exact, and cheaper than a filtered scan or graph walk. Larger filtered sets on an
 HNSW index use FAISS's own ID selector.
@@ -26,6 +30,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256
 EXACT_SUBSET_MAX = 2_000
+SCAN_MARGIN = 16  # rows beyond k taken from the float16 scan: its scores are within ~1e-3 of the exact ones
 
 
 def index_kind(n_vectors: int, threshold: int = HNSW_THRESHOLD) -> str:
@@ -65,6 +70,16 @@ def stored_vectors(index: faiss.Index) -> np.ndarray | None:
     return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
 
 
+def scan_copy(index: faiss.Index) -> faiss.Index | None:
+    """A float16 copy of a flat index's vectors for the first pass of exact search (None for other indexes)."""
+    vectors = stored_vectors(index) if isinstance(index, faiss.IndexFlat) else None
+    if vectors is None:
+        return None
+    scan = faiss.IndexScalarQuantizer(index.d, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    scan.add(vectors)
+    return scan
+
+
 def _empty():
     return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
 
@@ -78,14 +93,21 @@ def _exact(vectors: np.ndarray, query: np.ndarray, k: int, rows: np.ndarray | No
     return scores[top][order].astype(np.float32, copy=False), ids[order].astype(np.int64, copy=False)
 
 
-def search_dense(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
-    """Top-k (scores, rows) for one normalised query; `allowed` restricts to those rows."""
+def search_dense(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
+                 scan: faiss.Index | None = None):
+    """Top-k (scores, rows) for one normalised query; `allowed` restricts to those rows.
+
+    `scan` is the index's `scan_copy`, if it has one: exact results from less memory traffic.
+    """
     k = min(k, index.ntotal)
     if k <= 0:
         return _empty()
     query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
     if allowed is None:
         vectors = stored_vectors(index) if isinstance(index, faiss.IndexFlat) else None
+        if vectors is not None and scan is not None:
+            _, rows = scan.search(query.reshape(1, -1), min(k + SCAN_MARGIN, index.ntotal))
+            return _exact(vectors, query, k, rows[0][rows[0] >= 0])
         if vectors is not None:
             return _exact(vectors, query, k)
         scores, rows = index.search(query.reshape(1, -1), k)

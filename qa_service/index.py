@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dense import read_dense_index
+from .dense import read_dense_index, scan_copy
 from .integrity import damaged_files
 from .lexical import LexicalIndex, SentenceTerms
 from .store import CURRENT, FORMAT, generations, read_current_name
@@ -72,6 +72,7 @@ class Snapshot:
         self.version: str = self.manifest["version"]
         self.model: str = self.manifest["model"]
         self.dense = read_dense_index(self.path / "dense.faiss")
+        self.dense_scan = scan_copy(self.dense)
         self.sentence_vectors = np.load(self.path / "sentences.npy")
         self.lexical = LexicalIndex.load(self.path / "lexical")
         self.sentence_terms = SentenceTerms.load(self.path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dense import search_dense
+from .dense import search_dense, stored_vectors
 from .index import Snapshot
 from .text import tokenize
 
@@ -153,14 +153,12 @@ def _top(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
     return top[np.lexsort((top, -scores[top]))]
 
 
-def _cosines(snapshot: Snapshot, query: Query, rows: np.ndarray, known: dict[int, float]) -> np.ndarray:
-    """Cosine of the question with each passage row: from the dense search where it ranked, else rebuilt."""
-    out = np.array([known.get(int(r), np.nan) for r in rows], dtype=np.float64)
-    missing = np.flatnonzero(np.isnan(out))
-    if len(missing):
-        vectors = snapshot.dense.reconstruct_batch(np.ascontiguousarray(rows[missing], dtype=np.int64))
-        out[missing] = np.einsum("ij,j->i", vectors, query.vector)
-    return out
+def _cosines(snapshot: Snapshot, query: Query, rows: np.ndarray) -> np.ndarray:
+    """Cosine of the question with each passage row, from the vectors the FAISS index holds."""
+    vectors = stored_vectors(snapshot.dense)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    chosen = np.take(vectors, rows, axis=0) if vectors is not None else snapshot.dense.reconstruct_batch(rows)
+    return (chosen @ query.vector).astype(np.float64)
 
 
 def _hits(rows: np.ndarray, score: np.ndarray, dense: np.ndarray, lexical: np.ndarray,
@@ -183,10 +181,11 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
         rows = _top(lexical, k, allowed)
         rows = rows[lexical[rows] > 0]
         sentences = sentence_scores(snapshot, query, rows)
-        return _hits(rows, lexical[rows], _cosines(snapshot, query, rows, {}), lexical[rows],
+        return _hits(rows, lexical[rows], _cosines(snapshot, query, rows), lexical[rows],
                      sentences.best(sentences.cosine), sentences.best(sentences.coverage))
     depth = max(CANDIDATES, 2 * k)
-    dense_scores, dense_rows = search_dense(snapshot.dense, query.vector, depth if mode == "hybrid" else k, allowed)
+    dense_scores, dense_rows = search_dense(snapshot.dense, query.vector, depth if mode == "hybrid" else k, allowed,
+                                             scan=snapshot.dense_scan)
     if mode == "dense":
         sentences = sentence_scores(snapshot, query, dense_rows)
         return _hits(dense_rows, dense_scores, dense_scores, lexical[dense_rows],
@@ -194,7 +193,7 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
     lexical_rows = _top(lexical, depth, allowed)
     lexical_rows = lexical_rows[lexical[lexical_rows] > 0]
     rows = np.union1d(dense_rows, lexical_rows).astype(np.int64)
-    dense = _cosines(snapshot, query, rows, dict(zip(dense_rows.tolist(), dense_scores.tolist(), strict=True)))
+    dense = _cosines(snapshot, query, rows)
     sentences = sentence_scores(snapshot, query, rows)
     best_sentence, best_coverage = sentences.best(sentences.cosine), sentences.best(sentences.coverage)
     best_lexical = float(lexical[lexical_rows[0]]) if len(lexical_rows) else 0.0

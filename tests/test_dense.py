@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from qa_service import dense
-from qa_service.dense import index_kind, make_dense_index, read_dense_index, search_dense, write_dense_index
+from qa_service.dense import (
+    index_kind,
+    make_dense_index,
+    read_dense_index,
+    scan_copy,
+    search_dense,
+    write_dense_index,
+)
 
 THRESHOLD = 200
 
@@ -55,6 +62,24 @@ def test_exact_search_gives_what_faiss_itself_gives():
         faiss_scores, faiss_rows = index.search(query.reshape(1, -1), 10)
         assert rows.tolist() == faiss_rows[0].tolist()
         np.testing.assert_allclose(scores, faiss_scores[0], atol=1e-6)
+
+
+def test_the_float16_first_pass_gives_the_exact_results():
+    data = vectors(THRESHOLD - 1, dim=384)
+    index = make_dense_index(data, threshold=THRESHOLD)
+    scan = scan_copy(index)
+    for query in vectors(50, dim=384, seed=3):
+        for k in (1, 10, 40, THRESHOLD):  # k + margin beyond the index is capped
+            scores, rows = search_dense(index, query, k, scan=scan)
+            exact_scores, exact_rows = search_dense(index, query, k)
+            assert rows.tolist() == exact_rows.tolist()
+            np.testing.assert_allclose(scores, exact_scores, rtol=0, atol=1e-6)  # scored again in float32
+
+
+def test_only_a_flat_index_gets_a_float16_copy():
+    assert scan_copy(make_dense_index(vectors(THRESHOLD), threshold=THRESHOLD)) is None
+    assert scan_copy(make_dense_index(np.zeros((0, 32), dtype=np.float32))) is None
+    assert scan_copy(make_dense_index(vectors(10))).ntotal == 10
 
 
 @pytest.mark.parametrize("exact_subset_max", [dense.EXACT_SUBSET_MAX, 0])
