@@ -487,7 +487,7 @@ def main(argv: list[str] | None = None) -> None:
         info["calibration"]["before the HTTP runs"] = calibrate(reference)
         del embedders
         gc.collect()
-        info.update(bench_http(index, corpus, questions, 100 if quick else 500, 8 if quick else 2 * args.seconds,
+        info.update(bench_http(index, corpus, questions, 100 if quick else 2000, 8 if quick else 2 * args.seconds,
                                8, work))
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
