@@ -12,10 +12,12 @@ which feeds every score through a heap. When served, the encoder has just stream
 through the caches, so the scan reads the vectors from memory: a float16 copy (`scan_copy`,
 made when a snapshot loads) halves that, and the best k + SCAN_MARGIN rows it finds are scored
 again exactly in float32. Measured right after an encode on the editorials: 0.41 ms instead of
-0.65 ms, the same 40 rows and scores for 400 of 400 questions. A filter (date range, chosen articles) that leaves few
-rows (one article, a few days) is searched the same way over just those rows, whichever the
-index type: exact, and cheaper than a filtered scan or graph walk. Larger filtered sets on an
-HNSW index use FAISS's own ID selector.
+0.65 ms, the same 40 rows and scores for 400 of 400 questions. Below SCAN_MIN_VECTORS the
+vectors stay in the caches and the float32 scan alone is faster (BENCHMARKS.md).
+
+A filter (date range, chosen articles) that leaves few rows (one article, a few days) is
+searched the same way over just those rows, whichever the index type: exact, and cheaper than a
+filtered scan or graph walk. Larger filtered sets on an HNSW index use FAISS's own ID selector.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256
 EXACT_SUBSET_MAX = 2_000
 SCAN_MARGIN = 16  # rows beyond k taken from the float16 scan: its scores are within ~1e-3 of the exact ones
+SCAN_MIN_VECTORS = 3_000  # cold-cache break-even of the float16 first pass measured at ~2,000 vectors
 
 
 def index_kind(n_vectors: int, threshold: int = HNSW_THRESHOLD) -> str:
@@ -71,9 +74,9 @@ def stored_vectors(index: faiss.Index) -> np.ndarray | None:
 
 
 def scan_copy(index: faiss.Index) -> faiss.Index | None:
-    """A float16 copy of a flat index's vectors for the first pass of exact search (None for other indexes)."""
+    """A float16 copy of a flat index's vectors for the first pass of exact search (None for other or small indexes)."""
     vectors = stored_vectors(index) if isinstance(index, faiss.IndexFlat) else None
-    if vectors is None:
+    if vectors is None or len(vectors) < SCAN_MIN_VECTORS:
         return None
     scan = faiss.IndexScalarQuantizer(index.d, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
     scan.add(vectors)

@@ -64,7 +64,8 @@ def test_exact_search_gives_what_faiss_itself_gives():
         np.testing.assert_allclose(scores, faiss_scores[0], atol=1e-6)
 
 
-def test_the_float16_first_pass_gives_the_exact_results():
+def test_the_float16_first_pass_gives_the_exact_results(monkeypatch):
+    monkeypatch.setattr(dense, "SCAN_MIN_VECTORS", 0)
     data = vectors(THRESHOLD - 1, dim=384)
     index = make_dense_index(data, threshold=THRESHOLD)
     scan = scan_copy(index)
@@ -76,10 +77,12 @@ def test_the_float16_first_pass_gives_the_exact_results():
             np.testing.assert_allclose(scores, exact_scores, rtol=0, atol=1e-6)  # scored again in float32
 
 
-def test_only_a_flat_index_gets_a_float16_copy():
-    assert scan_copy(make_dense_index(vectors(THRESHOLD), threshold=THRESHOLD)) is None
+def test_only_a_flat_index_of_some_size_gets_a_float16_copy(monkeypatch):
+    assert scan_copy(make_dense_index(vectors(dense.SCAN_MIN_VECTORS))).ntotal == dense.SCAN_MIN_VECTORS
+    assert scan_copy(make_dense_index(vectors(dense.SCAN_MIN_VECTORS - 1))) is None  # stays in the caches
+    monkeypatch.setattr(dense, "SCAN_MIN_VECTORS", 0)
+    assert scan_copy(make_dense_index(vectors(THRESHOLD), threshold=THRESHOLD)) is None  # HNSW
     assert scan_copy(make_dense_index(np.zeros((0, 32), dtype=np.float32))) is None
-    assert scan_copy(make_dense_index(vectors(10))).ntotal == 10
 
 
 @pytest.mark.parametrize("exact_subset_max", [dense.EXACT_SUBSET_MAX, 0])

@@ -30,6 +30,20 @@ def test_each_mode_returns_distinct_passages_best_first(snapshot, embedder, mode
         assert 0.0 <= hit.coverage <= 1.0 + 1e-9
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_a_snapshot_with_the_float16_first_pass_ranks_exactly_as_without(snapshot, embedder, monkeypatch, mode):
+    from qa_service import dense
+
+    monkeypatch.setattr(dense, "SCAN_MIN_VECTORS", 0)  # the sample index is below the size that gets one
+    scanned = Snapshot(snapshot.path, embedder.name)
+    assert snapshot.dense_scan is None and scanned.dense_scan is not None
+    for text in ("What did Pompeo warn about?", "Cuban exiles and Senator Marco Rubio", "climate"):
+        plain = retrieve(snapshot, query(snapshot, embedder, text), 10, mode)
+        fast = retrieve(scanned, query(scanned, embedder, text), 10, mode)
+        assert [h.row for h in fast] == [h.row for h in plain]
+        assert np.allclose([h.score for h in fast], [h.score for h in plain], atol=1e-6)
+
+
 def test_dense_and_lexical_scores_are_the_cosine_and_bm25(snapshot, embedder):
     q = query(snapshot, embedder, "Cuban exiles and Senator Marco Rubio")
     dense = retrieve(snapshot, q, 5, "dense")
