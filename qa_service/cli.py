@@ -114,8 +114,9 @@ def serve(ctx: click.Context, host: str, port: int, index_dir, corpus_dir, worke
 def ask(ctx: click.Context, question: str, top_k: int, mode: str, index_dir, as_json: bool) -> None:
     """Ask one question and print the answer with its cited passages."""
     from .index import IndexUnavailable
-    from .service import QAService, Question
+    from .service import QAService, Question, limit_math_threads
 
+    limit_math_threads()
     config = _config(ctx, index_dir=index_dir)
     question = question.strip()
     if not question:
@@ -184,9 +185,10 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     from .embedder import Embedder, ModelError
     from .evaluate import evaluate_mode, format_table, load_questions, machine
     from .index import IndexUnavailable
-    from .service import QAService
+    from .service import QAService, limit_math_threads
     from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
+    limit_math_threads()  # as in a server worker: the times per question are a served question's
     if questions_file is None and foreign_file is None:
         _fail("give --questions, --foreign-questions or both")
     foreign = foreign_file is not None or foreign_dir is not None

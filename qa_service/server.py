@@ -49,11 +49,10 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
-        from threadpoolctl import threadpool_limits
-
+        from .service import limit_math_threads
         from .web import create_app
 
-        threadpool_limits(self.compute_threads)  # BLAS (numpy's and FAISS's) and OpenMP, for this worker's life
+        limit_math_threads(self.compute_threads)
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it

@@ -20,6 +20,17 @@ from .search import Filters, Query, retrieve
 log = logging.getLogger(__name__)
 
 
+def limit_math_threads(threads: int = 1) -> None:
+    """BLAS (numpy's and FAISS's) and OpenMP on `threads` threads, for the rest of this process.
+
+    A question's matrix-vector products are small: on every core they gain nothing and, beside the
+    encoder's own threads, stall for milliseconds (with two BLAS threads `make eval`'s p95 doubled).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
