@@ -210,8 +210,8 @@ def render(info: dict) -> str:
         "",
         "Exact search, four ways: FAISS's IndexFlat.search; the service's float32 scan (`dense.search_dense`: one "
         "BLAS matrix-vector product over the index's vectors and a partial sort); what the service runs on a flat "
-        "index, below 20,000 passages (a float16 first pass over a copy of the vectors, the best k + 16 scored again "
-        "in float32: the same rows and scores); and the last two with the caches cold, as they are right after a "
+        "index of 3,000 to 20,000 passages (a float16 first pass over a copy of the vectors, the best k + 16 scored "
+        "again in float32: the same rows and scores); and the last two with the caches cold, as they are right after a "
         "question's encode "
         f"({fa['eviction_mib']} MiB read between queries).",
         "",
