@@ -2,7 +2,7 @@
 
 Vectors are normalised, so inner product is cosine similarity. Exact search is both exact and
 fast at this corpus's size (~0.15 ms for 4k passages on one core). It grows with the index and
-leaves the caches: ~1 ms at 10k, ~2.5 ms at 20k, ~6 ms at 40k passages on the 2-core machine of
+leaves the caches: ~2 ms at 20k and ~5 ms at 40k passages on the 2-core machine of
 BENCHMARKS.md, so from `HNSW_THRESHOLD` passages on an HNSW graph keeps a query under a
 millisecond at a measured recall cost (`make bench` rewrites BENCHMARKS.md with these figures).
 
@@ -11,9 +11,10 @@ view) and a partial sort: for a single query that is about twice as fast as Inde
 which feeds every score through a heap. When served, the encoder has just streamed its weights
 through the caches, so the scan reads the vectors from memory: a float16 copy (`scan_copy`,
 made when a snapshot loads) halves that, and the best k + SCAN_MARGIN rows it finds are scored
-again exactly in float32. Measured right after an encode on the editorials: 0.41 ms instead of
-0.65 ms, the same 40 rows and scores for 400 of 400 questions. Below SCAN_MIN_VECTORS the
-vectors stay in the caches and the float32 scan alone is faster (BENCHMARKS.md).
+again exactly in float32. With the caches cold, as after an encode, on the editorials' vectors:
+0.37 ms instead of 0.52 ms (BENCHMARKS.md), the same 40 rows and scores for 400 of 400
+questions. Below SCAN_MIN_VECTORS the vectors stay in the caches and the float32 scan alone is
+faster.
 
 A filter (date range, chosen articles) that leaves few rows (one article, a few days) is
 searched the same way over just those rows, whichever the index type: exact, and cheaper than a

@@ -204,8 +204,8 @@ def _fused_graph(folder: Path, spec: dict) -> Path:
 
     Quantized afterwards, the fused graph runs one QAttention kernel per layer instead of a dozen small
     operators, which is what a short question's time is made of: measured on 2 cores, one question
-    2.1 ms instead of 2.6 ms on two threads, batches ~8% faster, the same cosine to PyTorch fp32
-    (BENCHMARKS.md). The fusion is kept only if the fused fp32 graph gives the plain graph's vectors;
+    ~10% faster on two threads (2.48 vs 2.70 ms in BENCHMARKS.md), batches as fast, the same cosine
+    to PyTorch fp32. The fusion is kept only if the fused fp32 graph gives the plain graph's vectors;
     a model it does not fit is quantized unfused.
     """
     plain = folder / FP32_FILE
