@@ -93,34 +93,37 @@ def calibrate(embedder: Embedder, n: int = 200) -> float:
     return median(times)
 
 
-def optimum_preset(st_fp32, folder: Path, like: Embedder) -> Embedder:
-    """The int8 model issue 4 measured (optimum's avx2 preset: u8 weights), to compare with the project's int8."""
+def _running(like: Embedder, folder: Path, file_name: str) -> Embedder:
+    """`like`, with its lean path running another ONNX file of the same export folder."""
     import copy
 
+    from qa_service.embedder import _LeanOnnx, _read_spec
+
+    variant = copy.copy(like)
+    variant._lean = _LeanOnnx(folder, file_name, _read_spec(folder), like.threads)
+    return variant
+
+
+def optimum_preset(st_fp32, folder: Path, like: Embedder) -> Embedder:
+    """The int8 model issue 4 measured (optimum's avx2 preset: u8 weights), to compare with the project's int8."""
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
     from sentence_transformers import export_dynamic_quantized_onnx_model
 
-    from qa_service.embedder import _LeanOnnx, _quiet, _read_spec
+    from qa_service.embedder import _quiet
 
     with _quiet():
         export_dynamic_quantized_onnx_model(st_fp32, AutoQuantizationConfig.avx2(is_static=False, per_channel=True),
                                             str(folder), push_to_hub=False, file_suffix="qint8_avx2")
-    preset = copy.copy(like)
-    preset._lean = _LeanOnnx(folder, "onnx/model_qint8_avx2.onnx", _read_spec(folder), like.threads)
-    return preset
+    return _running(like, folder, "onnx/model_qint8_avx2.onnx")
 
 
 def unfused(folder: Path, like: Embedder) -> Embedder:
     """The project's int8 recipe on the plain (unfused) fp32 graph: the export used before the fused one."""
-    import copy
-
-    from qa_service.embedder import _LeanOnnx, _quantize, _quiet, _read_spec
+    from qa_service.embedder import _quantize, _quiet
 
     with _quiet():
         _quantize(folder / FP32_FILE, folder / UNFUSED_FILE)
-    plain = copy.copy(like)
-    plain._lean = _LeanOnnx(folder, UNFUSED_FILE, _read_spec(folder), like.threads)
-    return plain
+    return _running(like, folder, UNFUSED_FILE)
 
 
 def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rounds: int) -> tuple[dict, dict]:
