@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,20 +14,7 @@ from qa_service.service import QAService
 from qa_service.store import build_index, read_current_name
 from qa_service.web import create_app
 
-SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-EDITORIALS = SHARED_DATA / "editorials"
-SEED_CORPUS = PROJECT_ROOT / "corpus"
-SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # the seed editorial, dated 2018-11-22
-# A handful of real editorials beside the seed: enough for ranking to mean something, fast to embed.
-SAMPLE_EDITORIALS = (
-    "aljazeera-124-iranianopportunity.txt",
-    "aljazeera-115-hostagesydneysiege.txt",
-    "aljazeera-097-generationalchangeuscuba.txt",
-)
-
-
-def needs_shared_data():
-    return pytest.mark.skipif(not EDITORIALS.is_dir(), reason=f"shared data not found at {SHARED_DATA}")
+from .fixtures import make_corpus
 
 
 @pytest.fixture(scope="session")
@@ -38,19 +24,9 @@ def embedder() -> Embedder:
     return Embedder(config.model, config.backend, cache_dir=PROJECT_ROOT / "embeddings" / "models")
 
 
-def make_corpus(folder: Path, editorials=SAMPLE_EDITORIALS) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in SEED_CORPUS.glob("*.txt"):
-        shutil.copy(path, folder / path.name)
-    for name in editorials:
-        if (EDITORIALS / name).exists():
-            shutil.copy(EDITORIALS / name, folder / name)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory, embedder) -> tuple[Path, Path]:
-    """(corpus_dir, index_dir) of a real index over the seed and a few editorials; treat as read-only."""
+    """(corpus_dir, index_dir) of a real index over the test corpus (tests/fixtures.py); treat as read-only."""
     root = tmp_path_factory.mktemp("built")
     corpus = make_corpus(root / "corpus")
     index = root / "index"

@@ -1,4 +1,4 @@
-"""The JSON API, against the real model and a real index over the seed and three editorials."""
+"""The JSON API, against the real model and a real index over the test corpus (tests/fixtures.py)."""
 
 import pytest
 
@@ -7,7 +7,7 @@ from qa_service.service import QAService
 from qa_service.store import build_index
 from qa_service.web import create_app
 
-from .conftest import SEED_ID
+from .fixtures import ARTICLE_COUNT, FISHERY_ID, SEED_ID, TRAM_ID
 
 
 def ask(client, **body):
@@ -47,10 +47,10 @@ def test_top_k_limits_passages(client):
 
 
 def test_editorial_questions_find_their_editorials(client):
-    data = ask(client, question="Who took hostages in the Sydney cafe siege?").get_json()
-    assert data["passages"][0]["citation"]["article_id"] == "aljazeera-115-hostagesydneysiege"
-    data = ask(client, question="What changed in relations between the United States and Cuba?").get_json()
-    assert data["passages"][0]["citation"]["article_id"] == "aljazeera-097-generationalchangeuscuba"
+    data = ask(client, question="How many passengers were on the tram that derailed in Kessling?").get_json()
+    assert data["passages"][0]["citation"]["article_id"] == TRAM_ID
+    data = ask(client, question="What changed in relations between Grimsvik and Port Aird?").get_json()
+    assert data["passages"][0]["citation"]["article_id"] == FISHERY_ID
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_a_mistyped_page_address_gets_an_html_page_not_json(client):
 def test_articles_list_and_one_article(client):
     data = client.get("/api/articles").get_json()
     by_id = {a["id"]: a for a in data["articles"]}
-    assert len(by_id) == 4
+    assert len(by_id) == ARTICLE_COUNT
     seed = by_id[SEED_ID]
     assert seed["date"] == "2018-11-22" and seed["paragraphs"] == 5
     one = client.get(f"/api/articles/{SEED_ID}").get_json()
@@ -143,8 +143,8 @@ def test_articles_list_and_one_article(client):
 def test_healthz_reports_counts_model_and_version(client, service):
     data = client.get("/healthz").get_json()
     assert data["status"] == "ok"
-    assert data["articles"] == 4
-    assert data["passages"] == service.snapshot().n_passages > 4
+    assert data["articles"] == ARTICLE_COUNT
+    assert data["passages"] == service.snapshot().n_passages > ARTICLE_COUNT
     assert data["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert data["index_version"] == service.snapshot().version
 

@@ -7,6 +7,8 @@ from click.testing import CliRunner
 
 from qa_service.cli import main
 
+from .fixtures import WATER_ID
+
 
 @pytest.fixture
 def runner(monkeypatch):
@@ -72,7 +74,7 @@ def test_index_reports_what_it_did_then_up_to_date(runner, fresh_index):
 def test_index_json_report(runner, fresh_index):
     corpus, index = fresh_index
     (corpus / "a.txt").unlink(missing_ok=True)
-    next(corpus.glob("aljazeera-*.txt")).unlink()
+    (corpus / f"{WATER_ID}.txt").unlink()
     result = runner.invoke(main, ["index", "--corpus", str(corpus), "--index", str(index), "--json"])
     report = json.loads(result.output)
     assert report["articles_removed"] == 1 and report["texts_embedded"] == 0 and report["seconds"] >= 0

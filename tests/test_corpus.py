@@ -4,7 +4,16 @@ import pytest
 
 from qa_service.corpus import CorpusError, article_id_for, corpus_fingerprint, load_corpus, parse_file, parse_text
 
-from .conftest import EDITORIALS, SEED_CORPUS, needs_shared_data
+from .fixtures import (
+    FISHERY_ID,
+    MEASLES_ID,
+    SEED_CORPUS,
+    SHARED_DATA,
+    TEST_ARTICLES,
+    TRAM_ID,
+    WATER_ID,
+    needs_shared_data,
+)
 
 SEED = next(SEED_CORPUS.glob("*.txt"))
 
@@ -92,9 +101,23 @@ def test_fingerprint_changes_with_content(tmp_path: Path):
     assert corpus_fingerprint(tmp_path) != before
 
 
-@needs_shared_data()
+def test_the_test_articles_parse_in_their_layouts():
+    articles, problems = load_corpus(TEST_ARTICLES)
+    assert problems == []
+    by_id = {a.id: a for a in articles}
+    assert set(by_id) == {WATER_ID, TRAM_ID, FISHERY_ID, MEASLES_ID}
+    assert [by_id[i].date for i in (WATER_ID, TRAM_ID, FISHERY_ID)] == [None] * 3, "plain text, undated"
+    assert by_id[TRAM_ID].title == "After the Kessling derailment, mend the tracks before the timetable"
+    measles = by_id[MEASLES_ID]  # Markdown: front matter, a heading repeating the title, a quotation
+    assert (measles.title, measles.date, measles.author) == (
+        "Measles is back in Dunmore's classrooms", "2016-03-09", "The Editorial Board")
+    assert len(measles.paragraphs) == 6 and measles.paragraphs[2].startswith("“I was told")
+    assert all(len(a.paragraphs) >= 6 for a in articles)
+
+
+@needs_shared_data("editorials")
 def test_all_shared_editorials_parse_into_the_documented_paragraph_count():
-    articles, problems = load_corpus(EDITORIALS)
+    articles, problems = load_corpus(SHARED_DATA / "editorials")
     assert problems == []
     assert len(articles) == 266
     assert sum(len(a.paragraphs) for a in articles) == 4355

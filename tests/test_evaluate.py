@@ -18,11 +18,11 @@ from qa_service.evaluate import (
 )
 from qa_service.service import QAService, Question
 
-from .conftest import SEED_CORPUS, SEED_ID, SHARED_DATA
+from .fixtures import SEED_CORPUS, SEED_ID, SHARED_DATA, needs_shared_data
 
 SQUAD = SHARED_DATA / "squad-dev"
 SQUAD_ARTICLES = ("construction.txt", "jacksonville-florida.txt")
-needs_squad = pytest.mark.skipif(not SQUAD.is_dir(), reason=f"squad-dev not found at {SQUAD}")
+needs_squad = needs_shared_data("squad-dev")
 
 
 def write_questions(path, items):

@@ -9,17 +9,15 @@ from qa_service.service import QAService
 from qa_service.store import build_index
 from qa_service.web import create_app
 
-from .conftest import SEED_ID
+from .fixtures import FISHERY_ID, MEASLES_ID, SEED_ID, TRAM_ID, WATER_ID
 
-CUBA_ID = "aljazeera-097-generationalchangeuscuba"  # dated 2014-12-20 below
-SYDNEY_ID = "aljazeera-115-hostagesydneysiege"  # dated 2014-12-16 below
-IRAN_ID = "aljazeera-124-iranianopportunity"  # left undated
-DATES = {CUBA_ID: "2014-12-20", SYDNEY_ID: "2014-12-16"}
+# The seed is dated 2018-11-22 and the Markdown test article 2016-03-09; two plain-text ones are dated below.
+DATES = {FISHERY_ID: "2014-12-20", TRAM_ID: "2014-12-16"}  # WATER_ID is left undated
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, built_index, embedder):
-    """The sample index with two editorials given dates (as Markdown front matter); nothing is re-embedded."""
+    """The sample index with two articles given dates (as Markdown front matter); nothing is re-embedded."""
     corpus, index = built_index
     root = tmp_path_factory.mktemp("filters")
     shutil.copytree(corpus, root / "corpus")
@@ -47,18 +45,18 @@ def articles_of(data):
 
 def test_dates_reach_the_citations(client):
     data = ask(client)
-    assert articles_of(data) == {SEED_ID, CUBA_ID, SYDNEY_ID, IRAN_ID}
+    assert articles_of(data) == {SEED_ID, FISHERY_ID, TRAM_ID, WATER_ID, MEASLES_ID}
     dates = {p["citation"]["article_id"]: p["citation"]["date"] for p in data["passages"]}
-    assert dates == {**DATES, SEED_ID: "2018-11-22", IRAN_ID: None}
+    assert dates == {**DATES, SEED_ID: "2018-11-22", MEASLES_ID: "2016-03-09", WATER_ID: None}
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 @pytest.mark.parametrize(("bounds", "expected"), [
-    ({"date_from": "2015-01-01"}, {SEED_ID}),
-    ({"date_to": "2014-12-31"}, {CUBA_ID, SYDNEY_ID}),
-    ({"date_from": "2014-12-17", "date_to": "2014-12-20"}, {CUBA_ID}),
-    ({"date_from": "2014-12-16", "date_to": "2014-12-16"}, {SYDNEY_ID}),
-    ({"date_from": "2014-12-01", "date_to": "2018-11-22"}, {SEED_ID, CUBA_ID, SYDNEY_ID}),
+    ({"date_from": "2015-01-01"}, {SEED_ID, MEASLES_ID}),
+    ({"date_to": "2014-12-31"}, {FISHERY_ID, TRAM_ID}),
+    ({"date_from": "2014-12-17", "date_to": "2014-12-20"}, {FISHERY_ID}),
+    ({"date_from": "2014-12-16", "date_to": "2014-12-16"}, {TRAM_ID}),
+    ({"date_from": "2014-12-01", "date_to": "2018-11-22"}, {SEED_ID, FISHERY_ID, TRAM_ID, MEASLES_ID}),
 ])
 def test_a_date_range_keeps_only_articles_dated_inside_it(client, mode, bounds, expected):
     # Undated articles never pass a date filter; the bounds are inclusive. top_k 50 reaches every passage
@@ -70,8 +68,8 @@ def test_a_date_range_keeps_only_articles_dated_inside_it(client, mode, bounds, 
 
 
 def test_an_article_list_restricts_the_search(client):
-    data = ask(client, question="What did Pompeo warn about?", articles=[CUBA_ID, IRAN_ID])
-    assert data["passages"] and articles_of(data) <= {CUBA_ID, IRAN_ID}
+    data = ask(client, question="What did Pompeo warn about?", articles=[FISHERY_ID, WATER_ID])
+    assert data["passages"] and articles_of(data) <= {FISHERY_ID, WATER_ID}
     data = ask(client, articles=[SEED_ID], date_from="2018-01-01")
     assert articles_of(data) == {SEED_ID} and len(data["passages"]) == 5  # all of the seed's paragraphs
 
@@ -81,7 +79,7 @@ def test_an_article_list_restricts_the_search(client):
     {"date_to": "1990-12-31"},
     {"articles": ["no-such-article"]},
     {"articles": []},
-    {"articles": [IRAN_ID], "date_from": "2000-01-01"},  # Iran is undated
+    {"articles": [WATER_ID], "date_from": "2000-01-01"},  # undated
 ])
 def test_a_filter_matching_nothing_is_an_empty_result_not_an_error(client, filters):
     data = ask(client, question="What did Pompeo warn about?", **filters)

@@ -4,11 +4,7 @@ import pytest
 
 from qa_service.followup import names, needs_context, resolve, retrieval_query
 
-from .conftest import SEED_ID
-
-IRAN_ID = "aljazeera-124-iranianopportunity"
-SYDNEY_ID = "aljazeera-115-hostagesydneysiege"
-CUBA_ID = "aljazeera-097-generationalchangeuscuba"
+from .fixtures import FISHERY_ID, SEED_ID, TRAM_ID, WATER_ID
 
 
 @pytest.mark.parametrize("question", [
@@ -85,19 +81,19 @@ def test_pompeo_conversation_over_the_seed(client):
 
 
 def test_conversations_over_the_editorials(client):
-    _, president = converse(client, ["What does Iran want to become in the region?", "Who is its president?"])
-    assert top_citation(president) == (IRAN_ID, 4)
-    assert "Rouhani" in president["answer"]["text"]
-    turns = ["Where did the Sydney hostage siege happen?", "How did the prime minister respond?"]
+    _, president = converse(client, ["What does the Arlen Valley Water Board want to build?", "Who is its president?"])
+    assert top_citation(president) == (WATER_ID, 4)
+    assert "Margit Solberg" in president["answer"]["text"]
+    turns = ["Where did the Kessling tram derailment happen?", "How did the mayor respond?"]
     _, response = converse(client, turns)
-    assert top_citation(response) == (SYDNEY_ID, 5)
-    assert "Abbott" in response["answer"]["text"]
+    assert top_citation(response) == (TRAM_ID, 5)
+    assert "Hallam" in response["answer"]["text"]
 
 
 def test_a_change_of_subject_is_not_dragged_back(client):
-    alone = client.post("/api/ask", json={"question": "What changed in relations between the United States and Cuba?"})
+    alone = client.post("/api/ask", json={"question": "What changed in relations between Grimsvik and Port Aird?"})
     _, changed = converse(client, ["What did Pompeo warn about?",
-                                   "What changed in relations between the United States and Cuba?"])
+                                   "What changed in relations between Grimsvik and Port Aird?"])
     assert "resolved_question" not in changed
-    assert top_citation(changed)[0] == CUBA_ID
+    assert top_citation(changed)[0] == FISHERY_ID
     assert [p["citation"] for p in changed["passages"]] == [p["citation"] for p in alone.get_json()["passages"]]

@@ -12,7 +12,7 @@ from qa_service.lexical import K1, B, LexicalIndex, SentenceTerms, build_lexical
 from qa_service.passages import article_passages, cut_article
 from qa_service.text import tokenize
 
-from .conftest import make_corpus
+from .fixtures import make_corpus
 
 
 def words(text: str) -> int:
@@ -21,7 +21,7 @@ def words(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def cut(tmp_path_factory):
-    """The seed and three editorials, cut into passages (40-word windows, so long paragraphs split)."""
+    """The test corpus, cut into passages (40-word windows, so long paragraphs split)."""
     articles, _ = load_corpus(make_corpus(tmp_path_factory.mktemp("lexical") / "corpus"))
     return [cut_article(a, 40, words) for a in articles]
 

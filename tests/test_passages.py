@@ -1,5 +1,9 @@
+from collections import Counter
+
 from qa_service.corpus import Article
 from qa_service.passages import article_passages, split_paragraph
+
+from .fixtures import FISHERY_ID, MEASLES_ID
 
 
 def words(text: str) -> int:
@@ -50,3 +54,9 @@ def test_real_tokenizer_limit_holds(embedder):
     spans = split_paragraph(paragraph, embedder.max_tokens, embedder.count_tokens)
     assert len(spans) > 1
     assert all(embedder.count_tokens(paragraph[s:e]) <= embedder.max_tokens for s, e in spans)
+
+
+def test_the_test_corpus_has_paragraphs_cut_into_windows_that_fit_the_encoder(snapshot, embedder):
+    per_paragraph = Counter(zip(snapshot.passage_article, snapshot.passage_paragraph.tolist()))
+    assert per_paragraph[(FISHERY_ID, 5)] > 1 and per_paragraph[(MEASLES_ID, 2)] > 1
+    assert all(embedder.count_tokens(text) <= embedder.max_tokens for text in snapshot.passage_text)

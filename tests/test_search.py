@@ -7,10 +7,8 @@ from qa_service.index import Snapshot
 from qa_service.search import MODES, Query, retrieve
 from qa_service.store import build_index, read_current_name
 
-from .conftest import SEED_ID
 from .fakes import HashingEmbedder
-
-CUBA_ID = "aljazeera-097-generationalchangeuscuba"
+from .fixtures import SEED_ID
 
 
 def query(snapshot, embedder, text, context=""):
@@ -37,7 +35,7 @@ def test_a_snapshot_with_the_float16_first_pass_ranks_exactly_as_without(snapsho
     monkeypatch.setattr(dense, "SCAN_MIN_VECTORS", 0)  # the sample index is below the size that gets one
     scanned = Snapshot(snapshot.path, embedder.name)
     assert snapshot.dense_scan is None and scanned.dense_scan is not None
-    for text in ("What did Pompeo warn about?", "Cuban exiles and Senator Marco Rubio", "climate"):
+    for text in ("What did Pompeo warn about?", "skippers of Port Aird and Councillor Duncan Farrow", "climate"):
         plain = retrieve(snapshot, query(snapshot, embedder, text), 10, mode)
         fast = retrieve(scanned, query(scanned, embedder, text), 10, mode)
         assert [h.row for h in fast] == [h.row for h in plain]
@@ -45,7 +43,7 @@ def test_a_snapshot_with_the_float16_first_pass_ranks_exactly_as_without(snapsho
 
 
 def test_dense_and_lexical_scores_are_the_cosine_and_bm25(snapshot, embedder):
-    q = query(snapshot, embedder, "Cuban exiles and Senator Marco Rubio")
+    q = query(snapshot, embedder, "skippers of Port Aird and Councillor Duncan Farrow")
     dense = retrieve(snapshot, q, 5, "dense")
     vectors = snapshot.dense.reconstruct_batch(np.array([h.row for h in dense], dtype=np.int64))
     assert np.allclose([h.score for h in dense], vectors @ q.vector, atol=1e-5)

@@ -1,6 +1,6 @@
 """The chat page, the article view and the list of articles, in a real Chromium against the real service.
 
-The server is the app of tests/conftest.py (real model, real index over the seed and three editorials).
+The server is the app of tests/conftest.py (real model, real index over the test corpus of tests/fixtures.py).
 Only the error paths replace /api/ask with a canned answer; every other reply comes from the real service.
 """
 
@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from ..fixtures import ARTICLE_COUNT
 from .conftest import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, screenshot
 
 SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
@@ -312,7 +313,7 @@ def test_browse_lists_the_articles_and_opens_them(page):
     page.wait_for_url("**/articles")
     items = page.locator(".article-list li")
     listed = page.request.get("/api/articles").json()["articles"]
-    assert items.count() == len(listed) == 4
+    assert items.count() == len(listed) == ARTICLE_COUNT
     seed = items.filter(has_text=SEED_TITLE)
     assert seed.locator("time").get_attribute("datetime") == "2018-11-22"
     assert "22 November 2018" in seed.inner_text()
