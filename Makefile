@@ -35,12 +35,19 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# One table, a row per retrieval mode: squad-dev's questions on squad-dev (recall, answers, answered) and on
-# the editorials, which do not answer them (declined). Indexes are built once under EVAL_INDEX and reused.
+# Two tables, a row per retrieval mode. squad-dev: its questions on its articles (recall, answers, answered) and
+# on the editorials, which do not answer them (declined). Editorials: the reader questions of
+# editorial-questions/ on the 266 editorials + the seed (recall, answer sentence right, unanswerable declined).
+# Indexes are built once under EVAL_INDEX and reused.
 EVAL_INDEX ?= /tmp/qa-service-eval
 eval: $(STAMP)
 	$(BIN)/qa-service eval --corpus $(DATA)/squad-dev/corpus --questions $(DATA)/squad-dev/questions.jsonl \
 		--index $(EVAL_INDEX)/squad-dev --foreign-corpus $(DATA)/editorials --foreign-index $(EVAL_INDEX)/editorials \
+		--mode dense --mode lexical --mode hybrid
+	mkdir -p $(EVAL_INDEX)/editorials-and-seed
+	cp $(DATA)/editorials/*.txt corpus/* $(EVAL_INDEX)/editorials-and-seed/
+	$(BIN)/qa-service eval --corpus $(EVAL_INDEX)/editorials-and-seed \
+		--questions $(DATA)/editorial-questions/questions.jsonl --index $(EVAL_INDEX)/editorials-and-seed-index \
 		--mode dense --mode lexical --mode hybrid
 
 # Speed on this machine (~10-15 min): encoders, index build, one added article, /api/ask under gunicorn (load from

@@ -116,7 +116,8 @@ def _cut_articles(db: sqlite3.Connection) -> dict[str, CutArticle]:
     for article_id, text in db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number"):
         paragraphs[article_id].append(text)
     sentences: dict[int, list[Sentence]] = defaultdict(list)
-    for passage_row, *sentence in db.execute("SELECT passage_row, start, end, hash, terms FROM sentences ORDER BY row"):
+    for passage_row, *sentence in db.execute(
+            "SELECT passage_row, start, end, hash, terms, clues FROM sentences ORDER BY row"):
         sentences[passage_row].append(Sentence._make(sentence))
     passages: dict[str, list] = defaultdict(list)
     for row, *passage in db.execute(

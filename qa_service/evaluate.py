@@ -1,20 +1,26 @@
 """`qa-service eval`: retrieval, answer and abstention figures, measured through QAService.ask.
 
 Every question goes through the same `QAService.ask` as `/api/ask` (top_k 20), so the figures
-describe what users get. A question file holds one JSON object a line (../shared/data/README.md):
-`question`, `answers`, `article` (file name under the corpus folder), `paragraph` (1-based) and
-optionally `is_impossible`.
+describe what users get. A question file holds one JSON object a line, in either of two layouts:
 
-* A question is answered at rank k when one of the first k passages cites its gold article and
-  paragraph (a window of a long paragraph cites that paragraph). Recall@1/5/20 and MRR@10 are
-  over the answerable questions (`is_impossible` false or absent).
-* "answer" is the share of answerable questions whose answer sentence contains a gold answer
-  string (case and spacing ignored); a declined question counts as a miss.
+* SQuAD's (../shared/data/README.md): `question`, `answers`, `article` (file name under the corpus
+  folder), `paragraph` (1-based) and optionally `is_impossible`;
+* the editorial questions' (../shared/data/editorial-questions/README.md): `question`, `file`,
+  `paragraph` and `must_contain`, an exact phrase of the answer sentence; an unanswerable question
+  has `must_contain` null.
+
+* A question is answered at rank k when one of the first k passages holds its gold text: the
+  `must_contain` phrase, else the gold article's gold paragraph (a window of a long paragraph cites
+  that paragraph). Recall@1/5/20 and MRR@10 are over the answerable questions.
+* "answer" is the share of answerable questions whose answer sentence is right: it holds the
+  `must_contain` phrase or lies inside it, or holds a gold answer string (case and spacing ignored);
+  a declined question counts as a miss.
 * "answered" is the share of answerable questions given an answer (`found`).
 * "declined" is the share of foreign questions given none: the foreign questions (default: the
   questions) asked against the foreign corpus (default: the corpus). E.g. squad-dev's questions
   against the editorials, which do not answer them.
-* "impossible declined" is the share of `is_impossible` questions given no answer (SQuAD 2.0).
+* "unanswerable declined" is the share of unanswerable questions (`is_impossible`, or `must_contain`
+  null) given no answer.
 * Times are wall-clock milliseconds per `ask` call, the question's encoding included.
 """
 
@@ -45,6 +51,7 @@ class EvalQuestion:
     paragraph: int | None = None
     impossible: bool = False
     id: str = ""
+    must_contain: str | None = None  # a phrase of the answer sentence (the editorial questions' layout)
 
 
 @dataclass
@@ -83,14 +90,16 @@ def load_questions(path: Path, limit: int | None = None) -> list[EvalQuestion]:
                 text = item["question"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{number}: not a question object ({exc})") from None
-            article = item.get("article")
+            article = item.get("article") or item.get("file")
+            phrase = item.get("must_contain")
             questions.append(EvalQuestion(
                 question=str(text).strip(),
                 answers=tuple(str(a) for a in item.get("answers") or ()),
                 article_id=article_id_for(article) if article else None,
                 paragraph=int(item["paragraph"]) if item.get("paragraph") is not None else None,
-                impossible=bool(item.get("is_impossible", False)),
+                impossible=bool(item.get("is_impossible", False)) or ("must_contain" in item and not phrase),
                 id=str(item.get("id", number)),
+                must_contain=str(phrase) if phrase else None,
             ))
     if limit is not None and limit < len(questions):
         questions = [questions[i * len(questions) // limit] for i in range(limit)]
@@ -101,8 +110,16 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def _spaced(text: str) -> str:
+    """The editorial questions' comparison: runs of whitespace made one space, case kept."""
+    return " ".join(text.split())
+
+
 def gold_rank(result: dict, question: EvalQuestion) -> int | None:
-    """1-based rank of the first passage citing the question's gold paragraph, or None."""
+    """1-based rank of the first passage holding the gold phrase or citing the gold paragraph, or None."""
+    if question.must_contain:
+        phrase = _spaced(question.must_contain)
+        return next((p["rank"] for p in result["passages"] if phrase in _spaced(p["text"])), None)
     for passage in result["passages"]:
         citation = passage["citation"]
         if citation["article_id"] == question.article_id and citation["paragraph"] == question.paragraph:
@@ -111,9 +128,13 @@ def gold_rank(result: dict, question: EvalQuestion) -> int | None:
 
 
 def answer_contains_gold(result: dict, question: EvalQuestion) -> bool:
+    """Whether the answer sentence is right: it holds the gold phrase (or lies inside it), or a gold answer."""
     answer = result.get("answer")
-    if not answer or not question.answers:
+    if not answer:
         return False
+    if question.must_contain:
+        phrase, text = _spaced(question.must_contain), _spaced(answer["text"])
+        return phrase in text or text in phrase
     text = _normal(answer["text"])
     return any(_normal(gold) in text for gold in question.answers if gold.strip())
 
@@ -203,7 +224,9 @@ def format_table(results: Sequence[ModeResult]) -> str:
         ("answer has gold", lambda r: _percent(r.answer_contains_gold),
          any(r.answer_contains_gold is not None for r in results)),
         ("answered", lambda r: _percent(r.answered), any(r.answered is not None for r in results)),
-        ("impossible declined", lambda r: _percent(r.impossible_declined), any(r.impossible for r in results)),
+        ("unanswerable declined", lambda r: "–" if r.impossible_declined is None else
+         f"{r.impossible_declined:.3f} ({round(r.impossible_declined * r.impossible)}/{r.impossible})",
+         any(r.impossible for r in results)),
         ("foreign declined", lambda r: _percent(r.foreign_declined), any(r.foreign for r in results)),
         ("median ms", lambda r: "–" if r.median_ms is None else f"{r.median_ms:.1f}", True),
         ("p95 ms", lambda r: "–" if r.p95_ms is None else f"{r.p95_ms:.1f}", True),

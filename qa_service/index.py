@@ -90,11 +90,14 @@ class Snapshot:
             self.passage_article = [r[0] for r in rows]
             self.passage_paragraph = np.array([r[1] for r in rows], dtype=np.int32)
             self.passage_text = [r[2] for r in rows]
-            sentence_rows = db.execute("SELECT passage_row, start, end FROM sentences ORDER BY row").fetchall()
+            sentence_rows = db.execute(
+                "SELECT passage_row, start, end, clues, n_terms FROM sentences ORDER BY row").fetchall()
         finally:
             db.close()
         self.sentence_passage = np.array([r[0] for r in sentence_rows], dtype=np.int64)
         self.sentence_span = np.array([(r[1], r[2]) for r in sentence_rows], dtype=np.int64).reshape(-1, 2)
+        self.sentence_clues = np.array([r[3] for r in sentence_rows], dtype=np.int64)
+        self.sentence_n_terms = np.array([r[4] for r in sentence_rows], dtype=np.int64)  # distinct, title's excluded
         first = np.searchsorted(self.sentence_passage, np.arange(len(rows) + 1))
         self.sentences_of = [(int(first[i]), int(first[i + 1])) for i in range(len(rows))]
         self.sentence_first = first  # passage row r owns sentence rows sentence_first[r]:sentence_first[r + 1]
@@ -103,6 +106,7 @@ class Snapshot:
         self.passage_day = np.array([int(d.replace("-", "")) if d else -1 for d in self.passage_date], dtype=np.int64)
         self.article_number = {a: i for i, a in enumerate(sorted(self.articles))}
         self.passage_article_number = np.array([self.article_number[a] for a in self.passage_article], dtype=np.int64)
+        self.sentence_article_number = self.passage_article_number[self.sentence_passage]
         checks = {
             "FAISS vectors": self.dense.ntotal,
             "sentence rows": len(self.sentence_vectors),

@@ -137,6 +137,10 @@ class SentenceTerms:
         with open(Path(folder) / self.FILE, "wb") as handle:
             np.savez(handle, indptr=self.indptr, rows=self.rows, n_sentences=np.int64(self.n_sentences))
 
+    def sentences_with(self, term_id: int) -> np.ndarray:
+        """The rows of the sentences that hold the term (or whose title does)."""
+        return self.rows[self.indptr[term_id]:self.indptr[term_id + 1]]
+
     def weighted_presence(self, term_ids: list[int], weights: np.ndarray) -> np.ndarray:
         """For every sentence, the sum of `weights` of the distinct terms in `term_ids` it contains."""
         out = np.zeros(self.n_sentences, dtype=np.float64)

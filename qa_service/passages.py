@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .clues import sentence_clues
 from .corpus import Article
 from .text import sentence_spans, tokenize
 
@@ -88,6 +89,7 @@ class Sentence(NamedTuple):
     end: int
     hash: str
     terms: str  # its lexical tokens (text.tokenize), space-separated: how they are stored and joined
+    clues: int  # clues.sentence_clues: what kinds of answer it can give (a number, a date, a reason …)
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ def cut_article(article: Article, limit: int, count: TokenCounter) -> CutArticle
     passages = []
     for passage in article_passages(article, limit, count):
         sentences = tuple(
-            Sentence(s, e, text_hash(passage.text[s:e]), " ".join(tokenize(passage.text[s:e])))
+            Sentence(s, e, text_hash(text), " ".join(tokenize(text)), sentence_clues(text))
             for s, e in sentence_spans(passage.text)
+            for text in (passage.text[s:e],)
         )
         passages.append((passage, sentences))
     return CutArticle(article, tuple(passages))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .clues import EXPECTED, question_kind, question_names
 from .dense import search_dense, stored_vectors
 from .index import Snapshot
 from .text import tokenize
@@ -29,6 +30,7 @@ LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 4.0
 PASSAGE_SHARE = 0.35  # of the dense part: the whole passage's cosine vs its best sentence's
 COVERAGE_WEIGHT = 2.0
+ANSWER_KIND_WEIGHT = 1.0  # of the best cosine among sentences that hold the kind of answer asked for
 CONTEXT_WEIGHT = 0.5  # weight of the words a follow-up question carries over from the conversation
 
 
@@ -65,6 +67,10 @@ class Query:
         self.text = text
         self.vector = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(-1))
         self.tokens = tokenize(text)
+        self.expected = EXPECTED[question_kind(text)]  # clue flags an answer sentence should have (0: any)
+        vocab = snapshot.lexical.vocab
+        # The question's names as term ids (-1: a term the index has never seen).
+        self.names = [[vocab.get(t, -1) for t in name] for name in question_names(text)]
         own = set(self.tokens)
         self.context_tokens = [t for t in tokenize(context) if t not in own]
         distinct = sorted(own) + sorted(set(self.context_tokens))
@@ -76,6 +82,7 @@ class Query:
         self.term_ids = [t for t, _ in known]
         self.term_weights = np.array([w for _, w in known], dtype=np.float64)
         self._coverage: np.ndarray | None = None
+        self._matched: np.ndarray | None = None
 
     def bm25(self) -> np.ndarray:
         """BM25 of every passage row: the question's tokens, plus carried-over context tokens at a lower weight."""
@@ -83,6 +90,12 @@ class Query:
         if self.context_tokens:
             scores = scores + CONTEXT_WEIGHT * self.snapshot.lexical.scores(self.context_tokens)
         return scores
+
+    def matched_terms(self) -> np.ndarray:
+        """Per sentence row: how many of the question's distinct terms it (or its title) holds."""
+        if self._matched is None:
+            self._matched = self.snapshot.sentence_terms.weighted_presence(self.term_ids, np.ones(len(self.term_ids)))
+        return self._matched
 
     def coverage(self) -> np.ndarray:
         """Per sentence row: the IDF-weighted share of the question's terms it (or its title) holds."""
@@ -99,6 +112,7 @@ class SentenceScores:
     cosine: np.ndarray
     coverage: np.ndarray
     offsets: np.ndarray  # passage i owns entries offsets[i]:offsets[i + 1]
+    fits: np.ndarray  # whether the sentence holds the kind of answer the question asks for
 
     def best(self, values: np.ndarray) -> np.ndarray:
         """The maximum of `values` (one per entry) within each passage; 0 for a passage without sentences."""
@@ -117,7 +131,8 @@ def sentence_scores(snapshot: Snapshot, query: Query, passage_rows: np.ndarray) 
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     rows = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
     cosine = np.take(snapshot.sentence_vectors, rows, axis=0) @ query.vector
-    return SentenceScores(rows, cosine.astype(np.float64), query.coverage()[rows], offsets)
+    fits = (snapshot.sentence_clues[rows] & query.expected) > 0
+    return SentenceScores(rows, cosine.astype(np.float64), query.coverage()[rows], offsets, fits)
 
 
 def allowed_rows(snapshot: Snapshot, filters: Filters) -> np.ndarray | None:
@@ -202,6 +217,7 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
         LEXICAL_WEIGHT * lexical_part
         + DENSE_WEIGHT * (PASSAGE_SHARE * dense + (1 - PASSAGE_SHARE) * best_sentence)
         + COVERAGE_WEIGHT * best_coverage
+        + ANSWER_KIND_WEIGHT * sentences.best(np.where(sentences.fits, sentences.cosine, 0.0))
     )
     order = np.lexsort((rows, -score))[:k]
     return _hits(rows[order], score[order], dense[order], lexical[rows[order]], best_sentence[order],

@@ -96,7 +96,7 @@ class QAService:
         query = with_context(question.text, context)  # the one text embedded: the question, resolved
         terms = Query(snapshot, question.text, self.embedder.encode([query])[0], context=context)
         hits = retrieve(snapshot, terms, question.top_k, question.mode, question.filters)
-        answer = choose_sentence(snapshot, terms, hits) if is_found(hits) else None
+        answer = choose_sentence(snapshot, terms, hits) if is_found(snapshot, terms, hits) else None
         result = {
             "question": question.text,
             "found": answer is not None,

@@ -41,8 +41,8 @@ from .text import tokenize
 
 # 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
 # 4: every file's size and CRC-32 in the manifest
-FORMAT = 4
-VECTOR_FORMATS = (1, 2, 3, 4)  # generations whose stored vectors a new build may reuse
+FORMAT = 5
+VECTOR_FORMATS = (1, 2, 3, 4, 5)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 KEEP_OLD_GENERATIONS = 2
@@ -169,7 +169,8 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
             CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, paragraph INTEGER,
                                    part INTEGER, start INTEGER, end INTEGER, text TEXT, hash TEXT);
             CREATE TABLE sentences (row INTEGER PRIMARY KEY, passage_row INTEGER,
-                                    start INTEGER, end INTEGER, hash TEXT, terms TEXT);
+                                    start INTEGER, end INTEGER, hash TEXT, terms TEXT, clues INTEGER,
+                                    n_terms INTEGER);
             """
         )
         db.executemany(
@@ -185,8 +186,9 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
             [(i, p.article_id, p.paragraph, p.part, p.start, p.end, p.text, p.hash) for i, p in enumerate(passages)],
         )
         db.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?,?,?)",
-            [(i, row, s.start, s.end, s.hash, s.terms) for i, (row, s) in enumerate(sentences)],
+            "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
+            [(i, row, s.start, s.end, s.hash, s.terms, s.clues, len(set(s.terms.split())))
+             for i, (row, s) in enumerate(sentences)],
         )
         db.commit()
     finally:

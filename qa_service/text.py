@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -48,7 +49,14 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def fold_accents(text: str) -> str:
+    """"Beyoncé" -> "Beyonce": readers type names without their accents more often than with them."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word free, Snowball-stemmed word tokens (the BM25 vocabulary)."""
-    words = [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Lower-cased, accent-free, stop-word free, Snowball-stemmed word tokens (the BM25 vocabulary)."""
+    words = [w for w in WORD.findall(fold_accents(text).lower()) if w not in STOPWORDS]
     return _stemmer().stemWords(words)

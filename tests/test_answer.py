@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.answer import FOUND_THRESHOLD, choose_sentence, evidence, is_found
+from qa_service.answer import FOUND_THRESHOLD, NAMES_PENALTY, choose_sentence, evidence, is_found, names_agree
 from qa_service.search import Hit, Query, retrieve
 
 from .fixtures import FISHERY_ID, MEASLES_ID, SEED_ID, TRAM_ID, WATER_ID
@@ -34,18 +34,60 @@ def test_the_answer_sentence_is_a_whole_sentence_of_its_passage(snapshot, embedd
     assert answer.text[-1] in ".!?\"”'’" or answer.end == len(passage)
 
 
+def query(snapshot, embedder, text):
+    return Query(snapshot, text, embedder.encode([text])[0])
+
+
 def test_no_passages_means_no_answer_and_no_evidence(snapshot, embedder):
-    q = Query(snapshot, "anything", embedder.encode(["anything"])[0])
+    q = query(snapshot, embedder, "anything")
     assert choose_sentence(snapshot, q, []) is None
-    assert evidence([]) == 0.0 and not is_found([])
+    assert evidence([]) == 0.0 and not is_found(snapshot, q, [])
 
 
-def test_evidence_is_twice_the_best_sentence_cosine_plus_its_coverage():
+def test_evidence_is_twice_the_best_sentence_cosine_plus_its_coverage(snapshot, embedder):
     hit = Hit(0, 1.0, dense=0.3, lexical=2.0, sentence=0.5, coverage=0.4)
     assert evidence([hit, Hit(1, 0.9, 0.9, 9.0, 0.9, 1.0)]) == pytest.approx(1.4), "the best passage decides"
-    at = Hit(0, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2, coverage=0.25)
-    below = Hit(0, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2 - 0.01, coverage=0.25)
-    assert is_found([at]) and not is_found([below])
+    row = row_of(snapshot, SEED_ID, 3)
+    at = Hit(row, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2, coverage=0.25)
+    below = Hit(row, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2 - 0.01, coverage=0.25)
+    q = query(snapshot, embedder, "Who did Pompeo telephone?")
+    assert is_found(snapshot, q, [at]) and not is_found(snapshot, q, [below])
+
+
+def test_a_name_the_article_never_mentions_costs_evidence(snapshot, embedder):
+    row = row_of(snapshot, SEED_ID, 3)
+    agreeing = query(snapshot, embedder, "When did Pompeo telephone Kang Kyung-wha?")
+    # Kessling is named by another article, Zxqvort by none.
+    lookalike = query(snapshot, embedder, "When did Pompeo telephone the mayor of Kessling?")
+    misspelt = query(snapshot, embedder, "When did Pompeo telephone Zxqvort?")
+    assert names_agree(snapshot, agreeing, row)
+    assert not names_agree(snapshot, lookalike, row)
+    assert names_agree(snapshot, misspelt, row), "a name no article has is as often a misspelling: coverage counts it"
+    just = Hit(row, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD - 0.25) / 2, coverage=0.25)
+    strong = Hit(row, 1.0, 0.0, 0.0, sentence=(FOUND_THRESHOLD + NAMES_PENALTY - 0.25) / 2, coverage=0.25)
+    assert is_found(snapshot, agreeing, [just]) and not is_found(snapshot, lookalike, [just])
+    assert is_found(snapshot, lookalike, [strong])
+
+
+@pytest.mark.parametrize("question", ["?", "...", "\u200b", "Who is it?"])
+def test_a_question_without_content_words_is_declined(client, question):
+    data = client.post("/api/ask", json={"question": question}).get_json()
+    assert data["found"] is False and data["answer"] is None
+
+
+def test_the_seed_question_is_answered_with_the_warning_not_the_topic_sentence(client):
+    data = client.post("/api/ask", json={"question": "What did Pompeo warn about?"}).get_json()
+    assert data["found"] is True
+    assert "open warning against Seoul’s independent arguments" in data["answer"]["text"]
+
+
+@pytest.mark.parametrize(("question", "holds"), [
+    ("How many children in Dunmore have caught measles?", "41 children"),  # a number, not "Measles has returned"
+    ("Who is the school nurse at Castle Hill Primary?", "Priya Natarajan"),
+])
+def test_the_answer_sentence_holds_the_kind_of_answer_asked_for(client, question, holds):
+    data = client.post("/api/ask", json={"question": question}).get_json()
+    assert data["found"] is True and holds in data["answer"]["text"]
 
 
 @pytest.mark.parametrize("question", [

@@ -44,6 +44,31 @@ def test_load_questions_reads_the_shared_layout_and_spreads_a_limit(tmp_path):
     assert len(load_questions(path, limit=50)) == 10
 
 
+def test_load_questions_reads_the_editorial_layout(tmp_path):
+    items = [{"id": "dev-1", "question": "What did Pompeo warn about?", "file": "Seed Story.txt", "paragraph": 2,
+              "must_contain": "open warning against Seoul", "answer": "...", "type": "opinion"},
+             {"id": "dev-2", "question": "Did Pompeo visit Tokyo?", "file": None, "paragraph": None,
+              "must_contain": None, "answer": None, "type": "unanswerable"}]
+    answerable, unanswerable = load_questions(write_questions(tmp_path / "q.jsonl", items))
+    assert (answerable.article_id, answerable.paragraph, answerable.must_contain) == \
+        ("seed-story", 2, "open warning against Seoul")
+    assert not answerable.impossible and unanswerable.impossible and unanswerable.must_contain is None
+
+
+def test_the_gold_phrase_decides_rank_and_answer():
+    question = EvalQuestion("Q?", must_contain="open warning  against Seoul’s independent")
+    phrase_passage = {"rank": 2, "text": "Pompeo’s open warning against\nSeoul’s independent arguments suggests rifts.",
+                      "citation": {"article_id": "x", "paragraph": 9}}
+    other = {"rank": 1, "text": "Pompeo’s remarks were tough.", "citation": {"article_id": "x", "paragraph": 2}}
+    result = {"passages": [other, phrase_passage], "answer": {"text": phrase_passage["text"]}}
+    assert gold_rank(result, question) == 2
+    assert answer_contains_gold(result, question), "the sentence holds the phrase"
+    assert answer_contains_gold({**result, "answer": {"text": "open warning against"}}, question), "inside the phrase"
+    assert not answer_contains_gold({**result, "answer": {"text": "Pompeo’s remarks were tough."}}, question)
+    assert not answer_contains_gold({**result, "answer": {"text": "OPEN WARNING against Seoul’s independent"}},
+                                    question), "the phrase is matched as written, spacing aside"
+
+
 def test_a_malformed_question_line_names_the_line(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "ok"}\n\n{"no question": 1}\n')
@@ -130,3 +155,25 @@ def test_eval_command_on_two_squad_articles(tmp_path, monkeypatch, embedder):
 def test_eval_needs_some_questions(tmp_path):
     result = CliRunner().invoke(main, ["eval", "--corpus", str(tmp_path)])
     assert result.exit_code == 1 and "--questions" in result.output
+
+
+def test_eval_command_on_questions_in_the_editorial_layout(tmp_path, monkeypatch, embedder, built_index):
+    corpus, index = built_index
+    items = [
+        {"id": "e1", "question": "Who did Pompeo telephone to complain?", "file": f"{SEED_ID}.txt", "paragraph": 3,
+         "must_contain": "telephoned South Korean Foreign Minister Kang Kyung-wha", "type": "person"},
+        {"id": "e2", "question": "Who won the 2015 UK general election?", "file": None, "paragraph": None,
+         "must_contain": None, "type": "unanswerable"},
+    ]
+    path = write_questions(tmp_path / "questions.jsonl", items)
+    monkeypatch.setattr("qa_service.embedder.Embedder", lambda *args, **kwargs: embedder)
+    result = CliRunner().invoke(main, ["eval", "--corpus", str(corpus), "--questions", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    header = [c.strip() for c in result.output.splitlines()[0].strip("|").split("|")]
+    row = dict(zip(header, (c.strip() for c in result.output.splitlines()[2].strip("|").split("|")), strict=True))
+    service = QAService(Config(index_dir=index), embedder=embedder)
+    answered = service.ask(Question(items[0]["question"], top_k=20))
+    declined = not service.ask(Question(items[1]["question"], top_k=20))["found"]
+    right = answer_contains_gold(answered, load_questions(path)[0])
+    assert row["answer has gold"] == f"{float(right):.3f}"
+    assert row["unanswerable declined"] == f"{float(declined):.3f} ({int(declined)}/1)"

@@ -114,6 +114,9 @@ def test_follow_up_sends_history_and_the_conversation_survives_a_reload(page):
     assert sent["history"] == [{"question": QUESTION, "answer": first_answer}]
     # The real service resolves "he" through the history: the answer is about Pompeo's phone call.
     assert "Kang Kyung-wha" in second.locator(".answer-text").inner_text()
+    # The page says how the follow-up was read; a question that stands alone shows no such line.
+    assert second.locator(".searched-as-text").inner_text() == f"{FOLLOW_UP} (Pompeo)"
+    assert first.locator(".searched-as").count() == 0
 
     page.reload()
     turns = page.locator(".turn")
@@ -122,6 +125,7 @@ def test_follow_up_sends_history_and_the_conversation_survives_a_reload(page):
     assert turns.nth(0).locator(".bubble-user").inner_text() == QUESTION
     assert turns.nth(0).locator(".answer-text").inner_text() == first_answer
     assert turns.nth(1).locator(".bubble-user").inner_text() == FOLLOW_UP
+    assert turns.nth(1).locator(".searched-as-text").inner_text() == f"{FOLLOW_UP} (Pompeo)"
     assert page.locator("#empty-state").is_hidden()
 
     # After the reload, the next question still carries the last turns (at most 4).

@@ -215,6 +215,12 @@
     const passages = cleanPassages(data);
     const answer = data.found !== false && data.answer && typeof data.answer.text === "string" ? data.answer : null;
     const source = answer ? passages.find((p) => p.rank === answer.passage) : null;
+    if (typeof data.resolved_question === "string" && data.resolved_question) {
+      // A follow-up is searched with what it leaves out; say how it was read, so a wrong reading shows.
+      const read = el("p", "searched-as");
+      read.append(el("span", "searched-as-label", "Searched as: "), el("q", "searched-as-text", data.resolved_question));
+      reply.append(read);
+    }
     if (answer) {
       const line = el("p", "answer");
       line.append(el("span", "reply-label", "Answer"), el("span", "answer-text", answer.text));

@@ -1,0 +1,140 @@
+"""What kind of answer a question asks for, and what kinds of answer a sentence can give.
+
+A reader's "How many …?" is answered by a sentence with a number, "When …?" by one with a date
+or year, "Who …?" by one naming a person, "Why …?" by one giving a reason, and "What does the
+writer think …?" by one where the writer argues ("should", "must", "it is time"). Topic
+sentences ("Pompeo's remarks were tough.") match the question's words as well as the answer
+does, so these clues are what tells them apart.
+
+Both sides are plain rules over the text, the same for any article: a sentence's clues are a
+few bit flags computed once at index time (`sentence_clues`), a question's kind is read from
+its first words (`question_kind`). `answer.py` weighs them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import tokenize
+
+# Sentence clues: bit flags.
+NUMBER = 1
+YEAR = 2  # a year or a date (month name, weekday)
+NAME = 4  # a capitalised name past the sentence's first word
+CAUSE = 8
+OPINION = 16
+QUESTION = 32  # the sentence asks rather than tells
+QUOTE = 64
+PLACE = 128  # a capitalised name after "in", "at", "from", "to", "near" …
+
+MONTHS = ("january february march april may june july august september october november december "
+          "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday "
+          "saturday sunday")
+NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+                "hundred hundreds thousand thousands million millions billion billions trillion dozen dozens "
+                "half third quarter twice double triple percent")
+
+_NUMBER = re.compile(r"\d|\b(?:" + "|".join(NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:" + "|".join(MONTHS.split()) + r")\b\.?", re.IGNORECASE)
+_NAME = re.compile(r"(?<=[\w,;:)] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+_PLACE = re.compile(r"\b(?:in|at|from|to|near|into|across|outside|inside)\s+(?:the\s+)?[A-Z][a-z]+")
+_CAUSE = re.compile(
+    r"\b(?:because|since|due to|owing to|thanks to|as a result|result of|so that|in order to|caused?|causing|"
+    r"leads? to|led to|reasons?|why|therefore|hence|after|given that|for fear|drive[ns]?|driven|fuell?ed)\b",
+    re.IGNORECASE,
+)
+_OPINION = re.compile(
+    r"\b(?:should|must|ought|need to|needs to|have to|has to|it is time|it's time|we believe|i believe|i think|"
+    r"we think|surely|clearly|better|worse|wrong|right to|mistake|wise|unwise|shameful|welcome|hope|"
+    r"deserves?|cannot|can't|would be|is no way|worr(?:y|ies|ied)|danger|threat|lesson|matters?)\b",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(r"[\"“”]|(?:^|\s)[‘'][A-Z]")
+
+
+def sentence_clues(text: str) -> int:
+    """The clue flags of one sentence."""
+    flags = 0
+    if _NUMBER.search(text):
+        flags |= NUMBER
+    if _YEAR.search(text):
+        flags |= YEAR
+    if _NAME.search(text):
+        flags |= NAME
+    if _PLACE.search(text):
+        flags |= PLACE
+    if _CAUSE.search(text):
+        flags |= CAUSE
+    if _OPINION.search(text):
+        flags |= OPINION
+    if text.rstrip("\"'”’)] ").endswith("?"):
+        flags |= QUESTION
+    if _QUOTE.search(text):
+        flags |= QUOTE
+    return flags
+
+
+# Question kinds, and the clue each one expects of its answer.
+KINDS = ("number", "date", "person", "place", "reason", "opinion", "other")
+EXPECTED = {"number": NUMBER, "date": YEAR, "person": NAME, "place": PLACE | NAME, "reason": CAUSE,
+            "opinion": OPINION, "other": 0}
+
+_WRITER = r"(?:writer|author|columnist|editorial|editors?|paper|piece|article|we|you|i)"
+_KIND_RULES = (
+    ("number", re.compile(r"\bhow (?:many|much|old|long|far|fast|big|large|high|low|often|tall)\b|"
+                          r"\bwhat (?:percentage|share|proportion|number|amount|fraction|sum|price|rate)\b|"
+                          r"\b(?:at what|by what) (?:rate|margin|percentage)\b|"
+                          r"\bwhat (?:are|were) the (?:odds|chances)\b", re.IGNORECASE)),
+    ("date", re.compile(r"^\W*(?:when|since when|until when)\b|\b(?:what|which) (?:year|date|day|month|decade|time)\b|"
+                        r"\bin what year\b|\bhow long ago\b", re.IGNORECASE)),
+    ("person", re.compile(r"^\W*(?:who|whom|whose)\b|\b(?:which|what) (?:\w+ )?(?:person|man|woman|men|women|"
+                          r"leader|official|minister|president|senator|boss|owner|relative|journalist|writer|"
+                          r"actor|actress|inmate|judge|player|chief|ceo|chairman|founder|politician|candidate|"
+                          r"general|spokesman|spokeswoman|lawyer|scientist|author)s?\b", re.IGNORECASE)),
+    ("place", re.compile(r"^\W*where\b|\b(?:which|what|in which|in what) (?:\w+ )?(?:country|countries|city|"
+                         r"cities|town|state|region|province|place|port|village|island|capital|continent|nation|"
+                         r"venue|location|area)\b", re.IGNORECASE)),
+    ("reason", re.compile(r"\bwhy\b|"
+                          r"\bwhat (?:\w+ )?(?:caused|causes|led|leads|drove|drives|pushed|is behind|explains)\b|"
+                          r"\bfor what reason\b|\bwhat (?:is|was|are|were) the reasons?\b", re.IGNORECASE)),
+    ("opinion", re.compile(r"\b(?:in the " + _WRITER + r"'?s? (?:view|opinion|eyes)|according to (?:the|this) "
+                           + _WRITER + r"|says? the " + _WRITER + r"|the " + _WRITER + r" (?:thinks?|argues?|"
+                           r"believes?|wants?|suggests?|says?|sees?|calls?|make|makes|draws?|suspects?|fears?|"
+                           r"worr(?:y|ies)|proposes?|recommends?|urges?)|does the " + _WRITER + r"|"
+                           r"(?:worries|bothers|troubles|concerns|angers|pleases) the " + _WRITER + r"|"
+                           r"should\b|ought\b|is it (?:better|right|wise|wrong)|was (?:it|the \w+) right)",
+                           re.IGNORECASE)),
+)
+
+
+def question_kind(question: str) -> str:
+    """The kind of answer the question asks for: one of KINDS, "other" when its words do not say."""
+    for kind, rule in _KIND_RULES:
+        if rule.search(question):
+            return kind
+    return "other"
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w’'.-]*)*")
+_YEARS = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")
+
+
+def question_names(question: str) -> list[list[str]]:
+    """The names a question gives (people, places, organisations, years), each as its lexical terms.
+
+    The question's first word is capitalised anyway ("Besides", "Upon"), so it never counts.
+    """
+    found: list[list[str]] = []
+    opening = len(question) - len(question.lstrip())
+    for match in _CAPITALISED.finditer(question):
+        words = match.group(0).split()
+        if match.start() == opening:
+            words = words[1:]
+        terms = tokenize(" ".join(words))
+        if terms and terms not in found:
+            found.append(terms)
+    for year in _YEARS.findall(question):
+        if [year] not in found:
+            found.append([year])
+    return found
