@@ -54,7 +54,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
                                        encoder_id(config.backend)):
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
-        embedder = Embedder(config.model, config.backend, config.index_dir / "models")
+        embedder = Embedder(config.model, config.backend, config.model_cache_dir)
         report = build_index(
             config.corpus_dir, config.index_dir, embedder, batch_size=config.batch_size,
             progress=None if quiet or as_json else _progress_bar,
@@ -86,6 +86,55 @@ def _progress_bar(total: int, label: str):
             bar.__exit__(None, None, None)
 
     return tick
+
+
+@main.command("import")
+@click.argument("export_file", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--corpus", "corpus_dir", type=PATH, help="Folder of article files [env QA_CORPUS_DIR; default corpus/].")
+@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR; default embeddings/].")
+@click.option("--replace", is_flag=True, help="Replace articles whose id is in the corpus already (else refused).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir, replace: bool, as_json: bool) -> None:
+    """Import a JSON Lines or CSV export (one article per row) into the corpus, then update the index.
+
+    \b
+    Columns / keys: title, text (required), date (YYYY-MM-DD), url, author, id (default: from the title).
+    Each row becomes one Markdown file in the corpus. Rows that are wrong, or whose id is in the
+    corpus already (without --replace), are refused and listed with their row number; the exit
+    status is then 1, after the good rows are imported.
+    """
+    from .corpus import CorpusError
+    from .embedder import Embedder, ModelError
+    from .importer import ExportUnreadable, import_export
+    from .store import EmptyCorpus, IndexBusy
+
+    config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
+    try:
+        report = import_export(
+            export_file, config.corpus_dir, config.index_dir,
+            lambda: Embedder(config.model, config.backend, config.model_cache_dir),
+            replace=replace, batch_size=config.batch_size, progress=None if as_json else _progress_bar,
+        )
+    except (ExportUnreadable, CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
+        _fail(f"{exc}; nothing was imported")
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or export_file}; nothing was imported")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for item in report.imported:
+            click.echo(f"Imported row {item.row} as {item.id} ({config.corpus_dir / item.file})"
+                       + (", replacing the article with that id" if item.replaced else ""))
+        for refused in report.refused:
+            click.echo(f"Refused {refused}", err=True)
+        summary = f"{len(report.imported)} imported, {len(report.refused)} refused"
+        if report.build:
+            summary += (f"; index {report.build.version}: {report.build.passages_total} passages, "
+                        f"{report.build.texts_embedded} texts embedded")
+        click.echo(summary + ".")
+    if report.refused:
+        sys.exit(1)
 
 
 @main.command()
@@ -208,7 +257,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             cache_setting = os.environ.get(QUERY_CACHE_ENV)
             os.environ[QUERY_CACHE_ENV] = "0"
             try:
-                embedder = Embedder(config.model, config.backend, config.index_dir / "models")
+                embedder = Embedder(config.model, config.backend, config.model_cache_dir)
             finally:
                 if cache_setting is None:
                     del os.environ[QUERY_CACHE_ENV]
