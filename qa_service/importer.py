@@ -104,8 +104,11 @@ def _jsonl_rows(handle) -> Iterator[tuple[int, dict | None, str | None]]:
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
-            yield number, None, f"not valid JSON ({exc.args[0].split(':')[0]})"
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not valid JSON ({exc.msg} column {exc.colno})"
+            continue
+        except RecursionError:
+            yield number, None, "not valid JSON (nested too deeply)"
             continue
         if not isinstance(row, dict):
             yield number, None, "not a JSON object"

@@ -162,7 +162,7 @@ def test_jsonl_export_with_a_bad_row_imports_the_good_rows_and_says_why_the_othe
     assert [i.id for i in report.imported] == ["wire-2016-0412", "wire-2016-0519", "wire-2016-0815"]
     refused = {r.row: r.reason for r in report.refused}
     assert set(refused) == {3, 4, 5}
-    assert "not valid JSON" in refused[3]
+    assert refused[3].startswith("not valid JSON (") and "column" in refused[3]
     assert refused[4] == "text is missing"
     assert "also on row 2" in refused[5]
     assert sorted(listing(corpus)) == ["wire-2016-0412.md", "wire-2016-0519.md", "wire-2016-0815.md"]
@@ -230,3 +230,13 @@ def test_import_command_reports_rows_and_exits_1_when_some_were_refused(tmp_path
     assert result.exit_code == 1, result.output
     assert "Imported row 1 as wire-2016-0412" in result.output and "Refused row 3: not valid JSON" in result.output
     assert "3 imported, 3 refused; index " in result.output
+
+
+def test_index_command_names_unread_files_even_when_the_index_is_up_to_date(fresh_index, monkeypatch):
+    corpus, index = fresh_index
+    monkeypatch.delenv("QA_INDEX_DIR", raising=False)
+    (corpus / "archive.csv").write_text("title,text\n")
+    result = CliRunner().invoke(main, ["index", "--corpus", str(corpus), "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert "Skipped archive.csv: a CSV export: bring its rows in with `qa-service import`" in result.output
+    assert "is up to date" in result.output
