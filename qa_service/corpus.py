@@ -323,12 +323,15 @@ def unread_files(corpus_dir: Path) -> list[Problem]:
     """The corpus folder's entries that are not read as articles, each with the reason.
 
     Dot-files are left out of this list: they are hidden on purpose (editor backups, the files an
-    article change moves aside while the index is rebuilt).
+    article change moves aside while the index is rebuilt). So are entries with an article suffix
+    that `corpus_files` leaves out: why it does so is for the listing itself to report.
     """
     listed = {p.name for p in corpus_files(corpus_dir)}
     problems = []
     for path in sorted(Path(corpus_dir).iterdir()):
         if path.name in listed or path.name.startswith("."):
+            continue
+        if path.suffix.lower() in CORPUS_SUFFIXES and not path.is_dir():
             continue
         if path.is_dir():
             reason = "a folder: only files directly in the corpus folder are read"
