@@ -22,6 +22,7 @@ CORPUS_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 POSTED_LINE = re.compile(r"^Posted\s+([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
+POSTED_ANYWHERE = re.compile(POSTED_LINE.pattern.lstrip("^"))
 FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
 DATE_LINE = re.compile(r"^Date\s*:\s*(\S.*)$", re.IGNORECASE)
@@ -179,18 +180,25 @@ def _parse_plain(lines: list[str]) -> dict:
     return {"title": blocks[0], "date": published, "paragraphs": blocks[1:]}
 
 
-def _canonical_url(html: str) -> str | None:
-    """The page's <link rel="canonical">: the address without tracking parameters, unlike og:url often."""
+def _page_facts(html: str) -> tuple[str | None, str | None]:
+    """(canonical url, date of a 'Posted …' line) of a page, where it has them.
+
+    The canonical <link> is the address without tracking parameters (og:url often has them); the
+    'Posted March. 04, 2019 07:31' line is how the seed's site dates its pages, with no date meta tag.
+    """
     from lxml import html as lxml_html
 
     try:
         tree = lxml_html.fromstring(html)
     except (ValueError, lxml_html.etree.ParserError):
-        return None
-    for href in tree.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href'):
-        if href.strip().lower().startswith(("http://", "https://")):
-            return href.strip()
-    return None
+        return None, None
+    url = next((href.strip() for href in
+                tree.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href')
+                if href.strip().lower().startswith(("http://", "https://"))), None)
+    for script in tree.xpath("//script|//style"):
+        script.drop_tree()
+    posted = POSTED_ANYWHERE.search(_clean(tree.text_content()))
+    return url, _parse_posted(posted.group(0)) if posted else None
 
 
 def _parse_html(text: str) -> dict:
@@ -201,14 +209,18 @@ def _parse_html(text: str) -> dict:
     """
     import trafilatura
 
+    # Dates only from where a page states them (meta tags, JSON-LD, <time>, the URL, a 'Posted' line):
+    # trafilatura's extensive search would guess one from any year in the text (2019 -> 2019-01-01).
     document = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, include_tables=False,
-                                           favor_precision=True)
+                                           favor_precision=True,
+                                           date_extraction_params={"extensive_search": False, "original_date": True})
     if document is None or not (document.text or "").strip():
         raise CorpusError("no article text found in the HTML page")
-    url = _canonical_url(text) or document.url
+    canonical, posted = _page_facts(text)
+    url = canonical or document.url
     return {
         "title": _clean(document.title or ""),
-        "date": parse_iso_date(document.date or ""),
+        "date": parse_iso_date(document.date or "") or posted,
         "url": url if url and url.lower().startswith(("http://", "https://")) else None,
         "author": _clean(document.author or "") or None,
         "paragraphs": [p for p in (_clean(line) for line in document.text.split("\n")) if p],

@@ -57,6 +57,33 @@ def test_a_saved_article_page_gives_the_article_without_the_site_around_it():
         assert chrome not in text, chrome
 
 
+def test_a_page_in_the_dong_a_layout_gives_its_paragraphs_and_posted_date():
+    """The seed's site: paragraphs separated by <br><br> in one block, the date as a 'Posted …' line."""
+    article = parse_file(SAMPLES / "donga-layout-subway-fares.html")
+    assert article.title == "Seoul must keep its subway fares within reach"  # without the site name of <title>
+    assert article.date == "2019-03-04"
+    assert article.url == "https://www.dailynews.example/Opinion/article/all/20190304/0000001/1"
+    assert len(article.paragraphs) == 4 and article.paragraphs[2].startswith("The free ride program")
+    text = " ".join(article.paragraphs)
+    for chrome in ("Go to contents", "Posted", "facebook", "font size", "Copyright", "Most Viewed", "#subway"):
+        assert chrome not in text, chrome
+    # Without the date in the address, the 'Posted' line dates the page.
+    page = (SAMPLES / "donga-layout-subway-fares.html").read_text().replace("20190304/", "").replace(
+        "March. 04, 2019", "Nov. 22, 2018")
+    assert parse_text(page, "subway.html").date == "2018-11-22"
+
+
+def test_a_page_that_states_no_date_is_undated_not_guessed():
+    page = PAGE.read_text()
+    for dated in ('<meta property="article:published_time" content="2021-04-09T06:30:00+01:00">',
+                  '"datePublished": "2021-04-09T06:30:00+01:00",', '<time datetime="2021-04-09T06:30:00+01:00">',
+                  "9 April 2021", "/2021/04"):
+        assert dated in page
+        page = page.replace(dated, "")
+    article = parse_text(page, "ferry.html")
+    assert article.date is None and "2017" in " ".join(article.paragraphs)  # a year in the text is no date
+
+
 def test_an_html_page_in_the_corpus_is_indexed_and_answers_questions(fresh_index, embedder):
     corpus, index = fresh_index
     shutil.copy(PAGE, corpus / PAGE.name)
