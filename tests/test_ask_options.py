@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from qa_service.cli import main
 from qa_service.config import PROJECT_ROOT
 
-from .conftest import SEED_ID
-
+SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # corpus/, dated 2018-11-22
 QUESTION = "What did Pompeo warn about?"
 
 

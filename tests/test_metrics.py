@@ -7,9 +7,11 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -22,11 +24,26 @@ from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
-from .test_server import free_port, request
 
 NAMES = ("qa_requests_total", "qa_ask_seconds", "qa_answers_total", "qa_index_passages", "qa_index_articles",
          "qa_index_age_seconds", "qa_build_seconds", "qa_admin_changes_total")
 QUESTION = "What did Pompeo warn about?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(url: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
