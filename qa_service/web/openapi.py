@@ -218,7 +218,8 @@ SPEC = {
         "title": "qa_service",
         "version": "1",
         "description": "Questions answered from a newspaper's editorials, with cited passages. Every error is JSON "
-                       '{"error": {"code", "message"}}; request bodies are limited to 64 KiB.',
+                       '{"error": {"code", "message"}}; request bodies are limited to 64 KiB '
+                       "(an admin's file upload: 5 MiB).",
     },
     "paths": {
         "/api/ask": {
