@@ -125,6 +125,19 @@ def _parse_donga(lines: list[str]) -> dict:
     return {"title": title, "date": published, "paragraphs": _blocks(body[rest_start:])}
 
 
+def unquote(value: str) -> str:
+    """A front-matter value without one pair of surrounding quotes: 'A' -> A, but 'Budget' day stays whole."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def quote(value: str) -> str:
+    """A front-matter value that `unquote` gives back unchanged (quoted when it starts or ends with a quote)."""
+    return f'"{value}"' if value[:1] in "'\"" or value[-1:] in "'\"" else value
+
+
 def _parse_markdown(lines: list[str]) -> dict:
     meta: dict[str, str] = {}
     if lines and lines[0].strip() == "---":
@@ -135,7 +148,7 @@ def _parse_markdown(lines: list[str]) -> dict:
         for line in lines[1:end]:
             match = FRONT_MATTER_LINE.match(line.strip())
             if match:
-                meta[match.group(1).lower()] = match.group(2).strip().strip("'\"")
+                meta[match.group(1).lower()] = unquote(match.group(2))
         lines = lines[end + 1:]
     title = meta.get("title") or ""
     body: list[str] = []

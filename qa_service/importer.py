@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .corpus import CorpusError, article_id_for, corpus_files, parse_text
+from .corpus import CorpusError, article_id_for, corpus_files, parse_text, quote
 from .store import BuildReport, build_index, file_lock
 
 ADMIN_LOCK = ".admin.lock"  # the lock the server's admin routes hold for a change (web/admin.py)
@@ -176,7 +176,7 @@ def article_markdown(row: dict) -> tuple[str, str]:
         raise ValueError("text is missing")
     if "\x00" in text:
         raise ValueError("text holds NUL characters")
-    front = [f"title: {title}"]
+    front = [f"title: {quote(title)}"]
     published = _text(row, "date")
     if published is not None:
         try:
@@ -200,7 +200,7 @@ def article_markdown(row: dict) -> tuple[str, str]:
         author = " ".join(author.split())
         if CONTROL.search(author):
             raise ValueError("author must be one line of text")
-        front.append(f"author: {author}")
+        front.append(f"author: {quote(author)}")
     given_id = _text(row, "id")
     article_id = article_id_for(given_id.strip() if given_id else title)
     body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")

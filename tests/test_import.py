@@ -7,6 +7,7 @@ a JSON Lines export with broken and incomplete rows. Indexing runs on the real m
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -267,3 +268,12 @@ def test_index_command_names_unread_files_even_when_the_index_is_up_to_date(fres
     assert result.exit_code == 0, result.output
     assert "Skipped archive.csv: a CSV export: bring its rows in with `qa-service import`" in result.output
     assert "is up to date" in result.output
+
+
+@pytest.mark.parametrize("title", ["'Budget' day", '"Zebra" crossings save "lives"', "It's 'fine'", 'A "quote'])
+def test_titles_with_quote_marks_are_imported_unchanged(tmp_path, title):
+    export = tmp_path / "quotes.jsonl"
+    export.write_text(json.dumps({"title": title, "author": title, "text": "Some text."}) + "\n")
+    report = import_export(export, tmp_path / "corpus", None)
+    article = parse_file(tmp_path / "corpus" / report.imported[0].file)
+    assert (article.title, article.author) == (title, title)
