@@ -39,6 +39,10 @@ def test_unknown_article_ids_give_an_answer_with_warnings(client):
     assert body["passages"] and {p["citation"]["article_id"] for p in body["passages"]} == {SEED_ID}
     plain = client.post("/api/ask", json={"question": QUESTION, "articles": [SEED_ID]}).get_json()
     assert "warnings" not in plain
+    nothing = client.post("/api/ask", json={"question": QUESTION, "articles": ["gone", "gone"]})
+    assert nothing.status_code == 200
+    assert (nothing.get_json()["passages"], nothing.get_json()["found"]) == ([], False)
+    assert nothing.get_json()["warnings"] == ["articles: no article with id 'gone'; it was left out of the search"]
 
 
 def test_ask_command_filters_by_article_and_date(runner, built_index):
