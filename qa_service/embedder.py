@@ -1,8 +1,9 @@
 """One encoder object: a batch of texts in, L2-normalised float32 vectors out.
 
 The model is always loaded from a local folder with the Hugging Face hub switched off, so
-nothing ever reaches for the network. The ONNX backends export the model once into the index
-folder's model cache (never into site-packages) and reuse that export afterwards.
+nothing ever reaches for the network. The ONNX backends export the model once into a model cache
+(never into site-packages; by default the user's cache folder, shared by every index folder) and
+reuse that export afterwards.
 
 The ONNX backends run without sentence-transformers (or torch) once the export exists: the
 fast tokenizer and an ONNX Runtime session are called directly, with the same mean pooling and
@@ -104,9 +105,11 @@ def _onnx_model_folder(model_path: str, cache_dir: Path, int8: bool) -> Path:
     """The model's ONNX export (fp32, or int8), made once under `cache_dir` and reused after.
 
     An exclusive lock makes concurrent starters (several gunicorn workers, a build beside a server)
-    wait for one export instead of each writing its own over the others.
+    wait for one export instead of each writing its own over the others. The folder is named by the
+    model and the export recipe (SPEC_VERSION), so one cache serves every index folder, and a program
+    with another recipe keeps its own export beside it instead of deleting this one.
     """
-    target = cache_dir / model_name_for(model_path).replace("/", "--")
+    target = cache_dir / f"{model_name_for(model_path).replace('/', '--')}.recipe-{SPEC_VERSION}"
     wanted = INT8_FILE if int8 else FP32_FILE
     cache_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = _source_fingerprint(model_path)

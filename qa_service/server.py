@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 
 from .config import Config
 from .embedder import THREADS_ENV
+from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
 
 
@@ -46,6 +47,7 @@ class _Gunicorn(BaseApplication):
 
     def _child_exit(self, server, worker) -> None:
         self.occupancy.release(worker.qa_slot)
+        worker_exited(worker.pid)
 
     def load(self):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
@@ -53,6 +55,7 @@ class _Gunicorn(BaseApplication):
         from .web import create_app
 
         limit_math_threads(self.compute_threads)
+        configure_event_log()
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
@@ -76,4 +79,14 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     }
     if access_log:
         options.update({"accesslog": "-", "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'})
-    _Gunicorn(config, options, compute_threads).run()
+    metrics_folder = enable_multiprocess()  # before any worker: /metrics adds up every worker's counts
+    configure_event_log()
+    admin = "enabled" if config.admin_token else "disabled"
+    log_event("start", bind=options["bind"], workers=workers, threads=threads, admin_api=admin,
+              log_questions=config.log_questions, index_dir=str(config.index_dir),
+              message=f"admin API {admin}: POST/DELETE /api/articles "
+                      + ("need the token" if config.admin_token else "answer 403 (set QA_ADMIN_TOKEN to enable)"))
+    try:
+        _Gunicorn(config, options, compute_threads).run()
+    finally:
+        remove_multiprocess_folder(metrics_folder)

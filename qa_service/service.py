@@ -67,7 +67,7 @@ class QAService:
                 if self._embedder is None:
                     from .embedder import Embedder
 
-                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.index_dir / "models",
+                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.model_cache_dir,
                                               occupancy=self.occupancy)
                     self.reader.model_name = self._embedder.name
         return self._embedder

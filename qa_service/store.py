@@ -36,6 +36,7 @@ from .corpus import Article, Problem, corpus_fingerprint, load_corpus
 from .dense import make_dense_index, write_dense_index
 from .integrity import file_checksums
 from .lexical import build_lexical
+from .metrics import observe_build
 from .passages import Passage, Sentence, cut_article
 from .text import tokenize
 
@@ -248,8 +249,10 @@ def build_index(
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one."""
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
-        return _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
-                            lock_wait_seconds=lock_wait_seconds)
+        report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
+                              lock_wait_seconds=lock_wait_seconds)
+    observe_build(report.seconds)  # qa_build_seconds (metrics.py)
+    return report
 
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -313,7 +314,9 @@ def test_an_upload_without_the_file_field_is_400(env):
     assert response.status_code == 400 and response.is_json
 
 
-def test_an_upload_over_the_body_limit_is_413(env):
+def test_an_upload_over_the_upload_limit_is_413(env):
+    app = env.client.application
+    app.config["QA"] = replace(app.config["QA"], max_upload_bytes=64 * 1024)  # uploads have their own limit
     response = upload(env, b"T\n\n" + b"word " * 20000, "big.txt")
     assert response.status_code == 413 and response.is_json
 

@@ -17,7 +17,7 @@ def runner(monkeypatch):
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["serve"], ["ask"]])
+@pytest.mark.parametrize("command", [[], ["index"], ["serve"], ["ask"], ["chat"], ["import"]])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output

@@ -9,6 +9,7 @@ from ..service import QAService
 from .admin import admin
 from .api import api
 from .errors import register_error_handlers
+from .monitoring import monitoring
 from .openapi import openapi
 from .pages import pages
 
@@ -34,6 +35,7 @@ def create_app(config: Config | None = None, service: QAService | None = None) -
     app.register_blueprint(admin)
     app.register_blueprint(openapi)
     app.register_blueprint(pages)
+    app.register_blueprint(monitoring)
     register_error_handlers(app)
 
     @app.after_request

@@ -62,6 +62,9 @@ def require_admin_token():
         response = error_response(401, "unauthorized", "send the admin token as 'Authorization: Bearer <token>'")
         response.headers["WWW-Authenticate"] = 'Bearer realm="qa_service admin"'
         return response
+    # An admin may upload a whole saved web page (often hundreds of KB); JSON bodies keep the small limit.
+    if request.mimetype == "multipart/form-data":
+        request.max_content_length = current_app.config["QA"].max_upload_bytes
     return None
 
 
@@ -216,7 +219,10 @@ def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None)
 
 @admin.post("/api/articles")
 def add_article():
-    """Add (or with ?replace=1, replace) one article: JSON {title, text, date?, url?} or a file upload."""
+    """Add (or with ?replace=1, replace) one article: JSON {title, text, date?, url?} or a file upload.
+
+    An upload may be plain text, Markdown or a saved web page (.html/.htm, read with trafilatura).
+    """
     replace = request.args.get("replace", "").lower() in TRUE_VALUES
     if request.mimetype == "multipart/form-data":
         name, text = _article_from_upload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from .. import metrics
 from ..index import IndexUnavailable
 from .errors import ApiError
 from .validation import json_body, parse_question
@@ -17,8 +18,38 @@ def service():
 
 @api.post("/api/ask")
 def ask():
-    question = parse_question(json_body(request), current_app.config["QA"])
-    return jsonify(service().ask(question))
+    config = current_app.config["QA"]
+    question = parse_question(json_body(request), config)
+    result = service().ask(question)
+    warnings = article_warnings(question.filters.articles)
+    if warnings:
+        result["warnings"] = warnings
+    log_answer(result, config.log_questions)
+    return jsonify(result)
+
+
+def log_answer(result: dict, with_question: bool) -> None:
+    """One JSON log line and the metrics for each question answered; its text only when QA_LOG_QUESTIONS=1."""
+    metrics.count_answer(result["took_ms"] / 1000, result["found"])
+    fields = {
+        "took_ms": result["took_ms"], "found": result["found"],
+        "top_score": result["passages"][0]["score"] if result["passages"] else None,
+        "passages": len(result["passages"]), "mode": result["mode"], "index_version": result["index_version"],
+    }
+    if with_question:
+        fields["question"] = result["question"]
+    metrics.log_event("question", **fields)
+
+
+def article_warnings(ids) -> list[str]:
+    """Ids in `articles` that the index does not hold: the answer is still given (200), with a warning,
+    since an id may be a typo or an article removed since the client listed them."""
+    if not ids:
+        return []
+    known = service().snapshot().articles
+    unknown = [article_id for article_id in dict.fromkeys(ids) if article_id not in known]
+    return [f"articles: no article with id {article_id[:100]!r}; it was left out of the search"
+            for article_id in unknown[:20]]
 
 
 @api.get("/api/articles")

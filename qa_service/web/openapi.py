@@ -35,6 +35,8 @@ SCHEMAS = {
     "AskRequest": {
         "type": "object",
         "required": ["question"],
+        "additionalProperties": False,
+        "description": "any other field (a misspelt one, such as topk) is a 400 naming it",
         "properties": {
             "question": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S",
                          "description": "1-1,000 characters once surrounding spaces are removed"},
@@ -52,7 +54,8 @@ SCHEMAS = {
             "date_from": {"type": "string", "format": "date", "nullable": True},
             "date_to": {"type": "string", "format": "date", "nullable": True},
             "articles": {"type": "array", "nullable": True, "maxItems": 1000, "items": {"type": "string"},
-                         "description": "article ids to search within"},
+                         "description": "article ids to search within; ids the index does not hold are left out "
+                                        "and named in the answer's warnings"},
         },
     },
     "Citation": {
@@ -100,6 +103,8 @@ SCHEMAS = {
             "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"]},
             "index_version": {"type": "string"},
             "took_ms": {"type": "number"},
+            "warnings": {"type": "array", "items": {"type": "string"},
+                         "description": "present when some of the request was not used, e.g. unknown article ids"},
         },
     },
     "ArticleList": {
@@ -159,7 +164,8 @@ SCHEMAS = {
         "required": ["file"],
         "properties": {
             "file": {"type": "string", "format": "binary",
-                     "description": "a .txt, .md or .markdown file in one of the corpus layouts; UTF-8"},
+                     "description": "a .txt, .md or .markdown file in one of the corpus layouts, or a saved "
+                                    "web page (.html, .htm: its article is extracted); UTF-8; at most 5 MiB"},
         },
     },
     "ArticleChange": {
@@ -212,7 +218,8 @@ SPEC = {
         "title": "qa_service",
         "version": "1",
         "description": "Questions answered from a newspaper's editorials, with cited passages. Every error is JSON "
-                       '{"error": {"code", "message"}}; request bodies are limited to 64 KiB.',
+                       '{"error": {"code", "message"}}; request bodies are limited to 64 KiB '
+                       "(an admin's file upload: 5 MiB).",
     },
     "paths": {
         "/api/ask": {
@@ -256,7 +263,7 @@ SPEC = {
                     "401": UNAUTHORIZED,
                     "403": ADMIN_OFF,
                     "409": _error("an article with this id exists (use ?replace=1)"),
-                    "413": _error("the body is over 64 KiB"),
+                    "413": _error("the body is over 64 KiB (JSON) or 5 MiB (an upload)"),
                     "415": _error("the body is neither JSON nor a multipart upload"),
                     "503": BUSY,
                 },
@@ -282,6 +289,14 @@ SPEC = {
                     "409": _error("the last article cannot be removed"),
                     "503": BUSY,
                 },
+            },
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics of the server (all workers): requests, answers, index, builds",
+                "responses": {"200": {"description": "Prometheus text exposition format",
+                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
             },
         },
         "/healthz": {

@@ -5,15 +5,18 @@ Pages are rendered with Jinja's autoescaping; the only scripts are static files 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from ..index import IndexUnavailable
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")
 
+PAGE_SIZE = 30  # a phone screen shows ~8: thirty is a few flicks, and the page stays light
+PUNCTUATION = re.compile(r"[^\w\s]+")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -55,12 +58,61 @@ def chat():
     return render_template("chat.html", page="chat")
 
 
+def title_key(title: str) -> str:
+    """A title as it is alphabetised: quote marks and other punctuation ignored, case folded."""
+    return " ".join(PUNCTUATION.sub(" ", title).casefold().split())
+
+
+def browse_order(articles) -> list:
+    """Dated articles newest first (by title within a day), then the undated ones by title."""
+    by_title = sorted(articles, key=lambda a: title_key(a.title))
+    dated = sorted((a for a in by_title if a.date), key=lambda a: a.date, reverse=True)  # stable: titles stay
+    return dated + [a for a in by_title if not a.date]
+
+
+def _matches(article, words: list[str]) -> bool:
+    """Every word of the filter starts a word of the title or of the date (2018-11-22, 22 November 2018)."""
+    tokens = f"{title_key(article.title)} {article.date or 'undated'} {long_date(article.date).casefold()}".split()
+    return all(any(token.startswith(word) for token in tokens) for word in words)
+
+
+def _day(value: str) -> str | None:
+    try:
+        return date.fromisoformat(value).isoformat() if value else None
+    except ValueError:
+        return None
+
+
 @pages.get("/articles")
 def articles():
-    listed = sorted(_snapshot().articles.values(), key=lambda a: a.title.lower())
-    # Newest first; undated articles after the dated ones (sorted is stable, so titles stay in order within a day).
-    listed.sort(key=lambda a: a.date or "", reverse=True)
-    return render_template("articles.html", page="articles", articles=listed)
+    """The list of articles: filtered by title/date words and a date range, in pages of PAGE_SIZE."""
+    every = browse_order(_snapshot().articles.values())
+    query = request.args.get("q", "")[:200].strip()
+    since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
+    errors = [f"“{value[:20]}” is not a date (YYYY-MM-DD)" for value in (since, until) if value and not _day(value)]
+    words = query.casefold().replace("“", " ").replace("”", " ").split()
+    words = [w.strip("'\"‘’.,;:!?()[]") for w in words if w.strip("'\"‘’.,;:!?()[]")]
+    listed = [a for a in every if _matches(a, words)] if words else every
+    if _day(since):
+        listed = [a for a in listed if a.date and a.date >= _day(since)]
+    if _day(until):
+        listed = [a for a in listed if a.date and a.date <= _day(until)]
+    pages_count = max(1, -(-len(listed) // PAGE_SIZE))
+    number = request.args.get("page", "1")
+    number = min(max(int(number), 1), pages_count) if number.isdigit() else 1
+    shown = listed[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+    base = {k: v for k, v in (("q", query), ("from", since), ("to", until)) if v}
+
+    def page_url(n: int) -> str:
+        return url_for("pages.articles", **base, **({"page": n} if n > 1 else {}))
+
+    return render_template(
+        "articles.html", page="articles", articles=shown, total=len(every), matching=len(listed),
+        filtered=bool(words or since or until), query=query, since=since, until=until, errors=errors,
+        number=number, pages_count=pages_count, first=(number - 1) * PAGE_SIZE + 1,
+        previous_url=page_url(number - 1) if number > 1 else None,
+        next_url=page_url(number + 1) if number < pages_count else None,
+    ), 400 if errors else 200
 
 
 @pages.get("/articles/<article_id>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from datetime import date
 
@@ -13,6 +14,7 @@ from ..service import Question
 from .errors import ApiError
 
 MAX_HISTORY_TURNS = 10
+ASK_FIELDS = ("question", "top_k", "mode", "history", "date_from", "date_to", "articles")
 
 
 def json_body(request: Request) -> dict:
@@ -59,7 +61,17 @@ def _iso_date(payload: dict, field: str) -> str | None:
         raise _bad(field, f"{value[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
+def reject_unknown_fields(payload: dict, known: tuple[str, ...]) -> None:
+    """A misspelt field ("topk") is an error naming it: ignored, it would silently give another answer."""
+    for name in payload:
+        if name not in known:
+            close = difflib.get_close_matches(str(name).lower(), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _bad(str(name)[:60], f"unknown field (known: {', '.join(known)}){hint}")
+
+
 def parse_question(payload: dict, config: Config) -> Question:
+    reject_unknown_fields(payload, ASK_FIELDS)
     text = payload.get("question")
     if text is None:
         raise _bad("question", "is required")

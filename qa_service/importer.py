@@ -1,0 +1,295 @@
+"""Bringing a newsroom's export (JSON Lines or CSV, one article per row) into the corpus, then the index.
+
+Each good row becomes one Markdown article file (front matter: title, date, url, author), named from
+its id (or its title) made file-safe. A row is refused, with its number and the reason, when a field
+is missing or wrong, or when its id is already in the corpus (unless `replace`) or earlier in the file.
+The good rows are written atomically, then the index is updated incrementally; if that update fails,
+the corpus is put back as it was, so the corpus and the served index never disagree.
+One import or admin change at a time: the server's admin lock in the index folder is held throughout.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .corpus import CorpusError, article_id_for, corpus_files, parse_text, quote
+from .store import BuildReport, build_index, file_lock
+
+ADMIN_LOCK = ".admin.lock"  # the lock the server's admin routes hold for a change (web/admin.py)
+FIELDS = ("id", "title", "text", "date", "url", "author")
+MAX_TITLE_CHARS = 300
+MAX_URL_CHARS = 2000
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ExportUnreadable(ValueError):
+    """The export as a whole cannot be read (not CSV/JSON Lines, no title/text columns, unreadable)."""
+
+
+@dataclass
+class Refused:
+    row: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+@dataclass
+class Imported:
+    row: int
+    id: str
+    file: str
+    replaced: bool = False
+
+
+@dataclass
+class ImportReport:
+    imported: list[Imported] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    build: BuildReport | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "imported": [vars(i) for i in self.imported],
+            "refused": [vars(r) for r in self.refused],
+            "build": self.build.to_dict() if self.build else None,
+        }
+
+
+def export_format(path: Path) -> str:
+    """'jsonl' or 'csv', from the file name."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    raise ExportUnreadable(f"{Path(path).name}: give a .jsonl (JSON Lines) or .csv file")
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(row number, fields, None) per row, or (row number, None, reason) for a row that is not readable.
+
+    Rows are numbered as a person counts them: JSON Lines by line, CSV by record after the header
+    (a record's quoted text may span several lines).
+    """
+    path = Path(path)
+    kind = export_format(path)
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by the `with` below)
+    except OSError as exc:
+        raise ExportUnreadable(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        try:
+            if kind == "jsonl":
+                yield from _jsonl_rows(handle)
+            else:
+                yield from _csv_rows(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        except UnicodeDecodeError as exc:
+            raise ExportUnreadable(f"{path.name} is not UTF-8 text (bad byte at offset {exc.start})") from None
+
+
+def _jsonl_rows(handle) -> Iterator[tuple[int, dict | None, str | None]]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not valid JSON ({exc.msg} column {exc.colno})"
+            continue
+        except RecursionError:
+            yield number, None, "not valid JSON (nested too deeply)"
+            continue
+        if not isinstance(row, dict):
+            yield number, None, "not a JSON object"
+            continue
+        yield number, row, None
+
+
+def _csv_rows(handle, delimiter: str) -> Iterator[tuple[int, dict | None, str | None]]:
+    csv.field_size_limit(16 * 1024 * 1024)
+    reader = csv.DictReader(handle, delimiter=delimiter)
+    try:
+        header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ExportUnreadable(f"not a readable CSV file ({exc})") from None
+    missing = [name for name in ("title", "text") if name not in header]
+    if missing:
+        raise ExportUnreadable(f"the CSV header has no {' or '.join(missing)} column (it has: {', '.join(header)})")
+    unknown = [name for name in header if name not in FIELDS]
+    if unknown:
+        raise ExportUnreadable(f"unknown CSV column(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+    reader.fieldnames = header
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield number, None, f"not readable CSV ({exc})"
+            continue
+        if None in row:
+            yield number, None, f"{len(row[None])} more value(s) than the header has columns"
+            continue
+        yield number, row, None
+
+
+def _text(row: dict, name: str) -> str | None:
+    value = row.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        if name == "id" and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError(f"{name} must be text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} must be valid Unicode text") from None
+    return value
+
+
+def article_markdown(row: dict) -> tuple[str, str]:
+    """(article id, Markdown file text) for one row; ValueError with the reason when the row is wrong."""
+    unknown = sorted(str(k) for k in row if k not in FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+    title = " ".join((_text(row, "title") or "").split())
+    if not title.strip("'\" "):
+        raise ValueError("title is missing")
+    if CONTROL.search(title) or len(title) > MAX_TITLE_CHARS:
+        raise ValueError(f"title must be one line of at most {MAX_TITLE_CHARS} characters")
+    text = _text(row, "text")
+    if text is None:
+        raise ValueError("text is missing")
+    if "\x00" in text:
+        raise ValueError("text holds NUL characters")
+    front = [f"title: {quote(title)}"]
+    published = _text(row, "date")
+    if published is not None:
+        try:
+            published = date.fromisoformat(published.strip()[:10]).isoformat()
+        except ValueError:
+            raise ValueError(f"date {published.strip()[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
+        front.append(f"date: {published}")
+    url = _text(row, "url")
+    if url is not None:
+        url = url.strip()
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = None
+        if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc
+                or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url)):
+            raise ValueError(f"url must be an http(s) URL of at most {MAX_URL_CHARS} characters")
+        front.append(f"url: {url}")
+    author = _text(row, "author")
+    if author is not None:
+        author = " ".join(author.split())
+        if CONTROL.search(author):
+            raise ValueError("author must be one line of text")
+        front.append(f"author: {quote(author)}")
+    given_id = _text(row, "id")
+    article_id = article_id_for(given_id.strip() if given_id else title)
+    body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if "\n\n" not in body:
+        body = "\n\n".join(line for line in body.split("\n") if line.strip())  # one paragraph per line
+    return article_id, "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
+
+
+def _aside(path: Path) -> Path:
+    """A hidden name beside `path`: the corpus reader skips dot-files."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.aside")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = _aside(path)
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_embedder: Callable | None = None, *,
+                  replace: bool = False, batch_size: int = 32, progress=None,
+                  lock_wait_seconds: float = 60.0) -> ImportReport:
+    """Write every good row of the export into the corpus, then update the index (when `index_dir` is given).
+
+    `load_embedder()` is called only when there is something to index: a refused file costs no model load.
+
+    Nothing is written when no row is good. If the index update fails, every file written is removed
+    and every replaced file put back before the error is raised.
+    """
+    corpus_dir = Path(corpus_dir)
+    report = ImportReport()
+    planned: dict[str, tuple[int, str]] = {}
+    for number, row, problem in read_rows(path):
+        if problem is None:
+            try:
+                article_id, text = article_markdown(row)
+                parse_text(text, f"{article_id}.md")  # the file must read back as an article
+            except (ValueError, CorpusError) as exc:
+                problem = str(exc)
+        if problem is None and article_id in planned:
+            problem = f"id {article_id!r} is also on row {planned[article_id][0]}"
+        if problem is not None:
+            report.refused.append(Refused(number, problem))
+            continue
+        planned[article_id] = (number, text)
+    if not planned:
+        return report
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    lock_dir = Path(index_dir) if index_dir is not None else corpus_dir
+    with file_lock(lock_dir / ADMIN_LOCK, lock_wait_seconds, "another import or article change is running"):
+        existing: dict[str, list[Path]] = {}
+        for file in corpus_files(corpus_dir):
+            existing.setdefault(article_id_for(file.name), []).append(file)
+        moved: list[tuple[Path, Path]] = []
+        written: list[Path] = []
+        done = False
+        try:
+            for article_id, (number, text) in planned.items():
+                if article_id in existing and not replace:
+                    names = ", ".join(p.name for p in existing[article_id])
+                    report.refused.append(Refused(number, f"id {article_id!r} is in the corpus already ({names}); "
+                                                          "use --replace to replace it"))
+                    continue
+                for old in existing.get(article_id, []):
+                    hidden = _aside(old)
+                    os.replace(old, hidden)
+                    moved.append((hidden, old))
+                target = corpus_dir / f"{article_id}.md"
+                _write_atomically(target, text)
+                written.append(target)
+                report.imported.append(Imported(number, article_id, target.name, replaced=article_id in existing))
+            if report.imported and index_dir is not None:
+                report.build = build_index(corpus_dir, index_dir, load_embedder(), batch_size=batch_size,
+                                           progress=progress, lock_wait_seconds=lock_wait_seconds)
+            done = True
+        finally:
+            if done:
+                for hidden, _ in moved:
+                    hidden.unlink(missing_ok=True)
+            else:
+                for file in written:
+                    file.unlink(missing_ok=True)
+                for hidden, original in reversed(moved):
+                    os.replace(hidden, original)
+    report.refused.sort(key=lambda r: r.row)
+    return report
