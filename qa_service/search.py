@@ -1,12 +1,14 @@
 """Retrieval: dense (FAISS), lexical (BM25) and hybrid, with date and article filters.
 
 `hybrid` (the default) takes the top candidates of both rankings and scores each candidate on
-four signals, all precomputed at index time except one matrix-vector product over the
+five signals, all precomputed at index time except one matrix-vector product over the
 candidates' sentences:
 
     score = BM25 / best BM25                                   (lexical, title included)
           + 4.0 * (0.35 * cos(question, passage) + 0.65 * max cos(question, sentence))
           + 2.0 * max IDF-weighted share of the question's terms in one sentence (+ title)
+          + 1.0 * max cos(question, sentence) over the sentences that hold the kind of answer
+                  asked for (a number for "how many", a reason for "why": clues.py)
 
 The sentence-level terms are what plain fusion misses: a question is usually answered by one
 sentence, and a passage vector averages it with everything around it. README.md ("Quality")
