@@ -28,6 +28,8 @@ class Config:
     max_question_chars: int = 1000
     max_body_bytes: int = 64 * 1024
     admin_token: str | None = None
+    max_file_bytes: int = 1 << 20  # a larger corpus file is skipped and reported (corpus.MAX_FILE_BYTES)
+    allow_outside_links: bool = False  # follow corpus symlinks that point outside the corpus folder
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
@@ -44,11 +46,22 @@ class Config:
             values["backend"] = env["QA_BACKEND"]
         if env.get("QA_ADMIN_TOKEN"):
             values["admin_token"] = env["QA_ADMIN_TOKEN"]
+        if env.get("QA_MAX_FILE_BYTES"):
+            values["max_file_bytes"] = int(env["QA_MAX_FILE_BYTES"])
+        if env.get("QA_CORPUS_ALLOW_OUTSIDE_LINKS"):
+            values["allow_outside_links"] = env["QA_CORPUS_ALLOW_OUTSIDE_LINKS"].lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("corpus_dir", "index_dir"):
             if key in values:
                 values[key] = Path(values[key])
         return cls(**values)
+
+    @property
+    def corpus_limits(self):
+        """What the corpus reader accepts, for corpus.read_corpus and store.build_index."""
+        from .corpus import CorpusLimits
+
+        return CorpusLimits(max_file_bytes=self.max_file_bytes, allow_outside_links=self.allow_outside_links)
 
     def with_overrides(self, **overrides) -> Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

@@ -8,6 +8,7 @@ A file that cannot be read is reported, never fatal: one bad file must not stop 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from datetime import date
 from pathlib import Path
 
 CORPUS_SUFFIXES = (".txt", ".md", ".markdown")
+# Larger files are skipped and reported: editorials are ~10 kB, and a build's time and memory grow with a
+# file's size (a 20 MB one-paragraph file took 40 minutes and 2.7 GB).
+MAX_FILE_BYTES = 1 << 20
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -226,11 +230,77 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def load_corpus(
-    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None
-) -> tuple[list[Article], list[Problem]]:
-    """All readable articles of a folder, and the files that were skipped with the reason.
+def display_name(name: str) -> str:
+    """A file name as it can be printed and stored: bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
+
+@dataclass(frozen=True)
+class CorpusLimits:
+    """What the corpus reader accepts besides well-formed text (settings: config.Config)."""
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    allow_outside_links: bool = False
+
+
+def _screen(corpus_dir: Path, path: Path, limits: CorpusLimits) -> bytes:
+    """The bytes of one corpus file, or CorpusError when the file must be skipped (and why).
+
+    A name that is not UTF-8 cannot be stored, shown or served, so it is refused with a hint rather
+    than breaking the build; a symbolic link out of the corpus folder would publish whatever it
+    points at; and a very large file would take the build hours and gigabytes (one 20 MB paragraph
+    took 40 minutes), so each is refused and reported.
+    """
+    if display_name(path.name) != path.name:
+        raise CorpusError("the file name is not UTF-8; rename the file")
+    if path.is_symlink() and not limits.allow_outside_links:
+        target = path.resolve()
+        if not target.is_relative_to(Path(corpus_dir).resolve()):
+            raise CorpusError("symbolic link to a file outside the corpus folder; refused "
+                              "(QA_CORPUS_ALLOW_OUTSIDE_LINKS=1 allows it)")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CorpusError(f"cannot read file ({exc.strerror})") from exc
+    if size > limits.max_file_bytes:
+        raise CorpusError(f"{size:,} bytes, over the limit of {limits.max_file_bytes:,} per file "
+                          "(QA_MAX_FILE_BYTES); split it or raise the limit")
+    raw = _read(path)
+    if len(raw) > limits.max_file_bytes:  # grew after the stat
+        raise CorpusError(f"over the limit of {limits.max_file_bytes:,} bytes per file (QA_MAX_FILE_BYTES)")
+    return raw
+
+
+def _corpus_entries(corpus_dir: Path, limits: CorpusLimits):
+    """(path, the file's bytes or None, the problem or None) for every corpus file, in name order."""
+    for path in corpus_files(corpus_dir):
+        try:
+            yield path, _screen(corpus_dir, path, limits), None
+        except CorpusError as exc:
+            yield path, None, Problem(display_name(path.name), str(exc))
+
+
+def _fingerprint_entry(digest, path: Path, raw: bytes | None, problem: Problem | None) -> None:
+    digest.update(os.fsencode(path.name) + b"\0")
+    digest.update(hashlib.sha256(raw).digest() if raw is not None else b"skipped: " + problem.reason.encode())
+
+
+@dataclass
+class CorpusRead:
+    """One reading of a corpus folder: its articles, the skipped files, and the fingerprint of what was read."""
+
+    articles: list[Article]
+    problems: list[Problem]
+    fingerprint: str
+
+
+def read_corpus(
+    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None, limits: CorpusLimits | None = None,
+) -> CorpusRead:
+    """All readable articles of a folder, the files that were skipped with the reason, and the fingerprint.
+
+    The fingerprint is made from the very bytes the articles were parsed from (a file that changes
+    meanwhile cannot make an index look up to date with a corpus it was not built from).
     `known` maps (file name, SHA-256 of the file's bytes) to the article parsed from exactly that
     file before; such files are not parsed again (an index update reads most files unchanged).
     """
@@ -240,9 +310,13 @@ def load_corpus(
     articles: list[Article] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in corpus_files(corpus_dir):
+    digest = hashlib.sha256()
+    for path, raw, problem in _corpus_entries(corpus_dir, limits or CorpusLimits()):
+        _fingerprint_entry(digest, path, raw, problem)
+        if problem is not None:
+            problems.append(problem)
+            continue
         try:
-            raw = _read(path)
             article = (known or {}).get((path.name, hashlib.sha256(raw).hexdigest())) or parse_bytes(raw, path.name)
         except CorpusError as exc:
             problems.append(Problem(path.name, str(exc)))
@@ -252,13 +326,23 @@ def load_corpus(
             continue
         seen[article.id] = path.name
         articles.append(article)
-    return articles, problems
+    return CorpusRead(articles, problems, digest.hexdigest())
 
 
-def corpus_fingerprint(corpus_dir: Path) -> str:
-    """A hash of every corpus file's name and bytes: equal fingerprints mean nothing to rebuild."""
+def load_corpus(
+    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None, limits: CorpusLimits | None = None,
+) -> tuple[list[Article], list[Problem]]:
+    """All readable articles of a folder, and the files that were skipped with the reason (see read_corpus)."""
+    read = read_corpus(corpus_dir, known, limits)
+    return read.articles, read.problems
+
+
+def corpus_fingerprint(corpus_dir: Path, limits: CorpusLimits | None = None) -> str:
+    """A hash of every corpus file's name and bytes (or why it is skipped): equal fingerprints mean nothing to rebuild.
+
+    Equal to read_corpus's fingerprint of the same files, without parsing them.
+    """
     digest = hashlib.sha256()
-    for path in corpus_files(Path(corpus_dir)):
-        digest.update(path.name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for entry in _corpus_entries(Path(corpus_dir), limits or CorpusLimits()):
+        _fingerprint_entry(digest, *entry)
     return digest.hexdigest()

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, request
 
 from ..corpus import CORPUS_SUFFIXES, Article, CorpusError, article_id_for, corpus_files, parse_text
-from ..store import EmptyCorpus, IndexBusy, build_index, file_lock
+from ..store import EmptyCorpus, IndexBusy, build_index, build_lock, file_lock
 from .errors import ApiError, error_response
 from .validation import json_body
 
@@ -73,6 +73,22 @@ def admin_lock(index_dir: Path, wait_seconds: float = LOCK_WAIT_SECONDS):
             stack.enter_context(file_lock(index_dir / ADMIN_LOCK, wait_seconds, "another article change is running"))
         except IndexBusy:
             raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
+        yield
+
+
+@contextmanager
+def corpus_change_lock(index_dir: Path, wait_seconds: float | None = None):
+    """The admin lock, then the build lock, both held before the corpus is read or changed.
+
+    With the build lock taken first, a build from the CLI can never list the corpus while a file is
+    moved aside or half-added, and a refused change (503) has touched nothing.
+    """
+    wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    with admin_lock(index_dir, wait_seconds), ExitStack() as stack:
+        try:
+            stack.enter_context(build_lock(index_dir, wait_seconds))
+        except IndexBusy as exc:
+            raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
         yield
 
 
@@ -177,7 +193,10 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None):
-    """Move `remove` out of the corpus, write `add`, rebuild; on any failure put the corpus back."""
+    """Move `remove` out of the corpus, write `add`, rebuild; on any failure put the corpus back.
+
+    The caller holds corpus_change_lock.
+    """
     service = _service()
     config = current_app.config["QA"]
     moved: list[tuple[Path, Path]] = []
@@ -192,10 +211,8 @@ def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None)
             written = add[0]
             _write_atomically(written, add[1])
         report = build_index(config.corpus_dir, config.index_dir, service.embedder,
-                             batch_size=config.batch_size, lock_wait_seconds=LOCK_WAIT_SECONDS)
+                             batch_size=config.batch_size, lock_held=True, limits=config.corpus_limits)
         done = True
-    except IndexBusy as exc:
-        raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
     except EmptyCorpus:
         raise ApiError(409, "last_article", "the corpus cannot be left empty; the article was kept") from None
     except Exception as exc:
@@ -232,7 +249,7 @@ def add_article():
     config = current_app.config["QA"]
     corpus_dir = Path(config.corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    with admin_lock(Path(config.index_dir)):
+    with corpus_change_lock(Path(config.index_dir)):
         existing = _files_of(corpus_dir, article.id)
         if existing and not replace:
             raise ApiError(409, "article_exists",
@@ -253,7 +270,7 @@ def delete_article(article_id: str):
     missing = ApiError(404, "not_found", f"no article with id {article_id[:100]!r} in the corpus")
     if not ARTICLE_ID.match(article_id):
         raise missing
-    with admin_lock(Path(config.index_dir)):
+    with corpus_change_lock(Path(config.index_dir)):
         files = _files_of(Path(config.corpus_dir), article_id)
         if not files:
             raise missing

@@ -1,0 +1,107 @@
+"""Issue 11: the corpus, the index and the server agree under every fault a red-team found.
+
+Each test reproduces one finding and fails without its fix. Everything is in-process or on
+127.0.0.1, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qa_service import store
+from qa_service.config import Config
+from qa_service.corpus import corpus_files
+from qa_service.index import Snapshot
+from qa_service.service import QAService
+from qa_service.store import build_index, is_up_to_date, read_current_name
+from qa_service.web import create_app
+
+from .fakes import HashingEmbedder
+
+admin_module = importlib.import_module("qa_service.web.admin")
+
+TOKEN = "agreement-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) -> None:
+    (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
+
+
+def make_env(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "harbour.txt", "The old harbour", ["Fishing boats leave the old harbour at dawn."])
+    write_article(corpus, "bridges.txt", "On bridges", ["The new bridge opened to traffic in May."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    config = Config(corpus_dir=corpus, index_dir=index, admin_token=TOKEN)
+    client = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()
+    return corpus, index, client
+
+
+def served_ids(index: Path) -> set[str]:
+    return set(Snapshot(index / read_current_name(index)).articles)
+
+
+def corpus_ids(corpus: Path) -> set[str]:
+    return {p.stem for p in corpus_files(corpus)}
+
+
+# --- 1. a CLI build beside an admin change -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("change", ["delete", "add"])
+def test_a_cli_build_beside_an_admin_change_leaves_corpus_and_index_in_step(tmp_path, monkeypatch, change):
+    """The admin change arrives while a build holds the lock, after the build started and before it lists
+    the corpus; the build is still running when the change gives up waiting (503)."""
+    corpus, index, client = make_env(tmp_path)
+    write_article(corpus, "extra.txt", "Extra", ["An extra article for the build to embed."])
+    monkeypatch.setattr(admin_module, "LOCK_WAIT_SECONDS", 1.0)
+    before = sorted(p.name for p in corpus.iterdir())
+    answers: list = []
+
+    def admin_change() -> None:
+        if change == "delete":
+            answers.append(client.delete("/api/articles/harbour", headers=AUTH))
+        else:
+            answers.append(client.post("/api/articles", json={"title": "Lighthouses", "text": "Keepers lived here."},
+                                       headers=AUTH))
+
+    admin = threading.Thread(target=admin_change)
+    real_carryover = store.read_carryover
+
+    def carryover_then_admin_change(*args, **kwargs):
+        """Inside the build, before the corpus is listed: the admin change starts and (unfixed) moves files."""
+        result = real_carryover(*args, **kwargs)
+        admin.start()
+        deadline = time.monotonic() + 10
+        while admin.is_alive() and sorted(p.name for p in corpus.iterdir()) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return result
+
+    class WaitingEmbedder(HashingEmbedder):
+        def encode(self, texts, batch_size=32, progress=None):
+            admin.join(60)  # the corpus is listed by now; the admin change gives up while the build runs
+            return super().encode(texts, batch_size, progress)
+
+    monkeypatch.setattr(store, "read_carryover", carryover_then_admin_change)
+    build_index(corpus, index, WaitingEmbedder())
+    admin.join(60)
+    assert answers and answers[0].status_code == 503, answers[0].get_json()
+    assert answers[0].get_json()["error"]["code"] == "index_busy"
+    assert sorted(p.name for p in corpus.iterdir() if not p.name.startswith(".")) == before, \
+        "a refused change leaves the corpus as it was"
+    assert served_ids(index) == corpus_ids(corpus), "the index holds exactly the corpus's articles"
+    embedder = HashingEmbedder()
+    assert is_up_to_date(index, corpus, embedder.name, embedder.encoder)
+
+    monkeypatch.setattr(store, "read_carryover", real_carryover)
+    admin = threading.Thread(target=admin_change)
+    admin.run()  # with no build running, the change goes through
+    assert answers[1].status_code in (200, 201), answers[1].get_json()
+    assert served_ids(index) == corpus_ids(corpus)
