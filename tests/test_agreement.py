@@ -105,3 +105,42 @@ def test_a_cli_build_beside_an_admin_change_leaves_corpus_and_index_in_step(tmp_
     admin.run()  # with no build running, the change goes through
     assert answers[1].status_code in (200, 201), answers[1].get_json()
     assert served_ids(index) == corpus_ids(corpus)
+
+
+# --- 2. "up to date" includes the integrity check ----------------------------------------------------------------
+
+@pytest.fixture
+def fake_cli(monkeypatch):
+    """`qa-service index` in-process with the hashing encoder in place of the model (a build takes milliseconds)."""
+    from click.testing import CliRunner
+
+    from qa_service import embedder
+    from qa_service.cli import main
+
+    monkeypatch.setattr(embedder, "Embedder", lambda *a, **kw: HashingEmbedder())
+    monkeypatch.setattr(embedder, "model_name_for", lambda path: HashingEmbedder.name)
+    monkeypatch.setattr(embedder, "encoder_id", lambda backend: HashingEmbedder.encoder)
+    monkeypatch.delenv("QA_INDEX_DIR", raising=False)
+    monkeypatch.delenv("QA_CORPUS_DIR", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args))
+
+
+def flip_byte(path: Path, at: float = 0.6) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 0x20
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damaged", ["sentences.npy", "meta.sqlite", "dense.faiss"])
+def test_qa_service_index_repairs_a_damaged_only_generation(tmp_path, fake_cli, damaged):
+    corpus, index, client = make_env(tmp_path)
+    assert "up to date" in fake_cli("index", "--corpus", str(corpus), "--index", str(index)).output
+    flip_byte(index / read_current_name(index) / damaged)
+    assert client.get("/healthz").status_code == 503
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Index 000002") and "2 in all" in result.output
+    health = client.get("/healthz")
+    assert health.status_code == 200 and "warning" not in health.get_json()
+    assert "up to date" in fake_cli("index", "--corpus", str(corpus), "--index", str(index)).output
