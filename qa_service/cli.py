@@ -51,13 +51,13 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
         _fail(f"corpus folder not found: {config.corpus_dir}")
     try:
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
-                                       encoder_id(config.backend)):
+                                       encoder_id(config.backend), config.corpus_limits):
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
         embedder = Embedder(config.model, config.backend, config.index_dir / "models")
         report = build_index(
             config.corpus_dir, config.index_dir, embedder, batch_size=config.batch_size,
-            progress=None if quiet or as_json else _progress_bar,
+            progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
         )
     except (CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
         _fail(str(exc))

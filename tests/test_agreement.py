@@ -7,6 +7,7 @@ Each test reproduces one finding and fails without its fix. Everything is in-pro
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -144,3 +145,47 @@ def test_qa_service_index_repairs_a_damaged_only_generation(tmp_path, fake_cli, 
     health = client.get("/healthz")
     assert health.status_code == 200 and "warning" not in health.get_json()
     assert "up to date" in fake_cli("index", "--corpus", str(corpus), "--index", str(index)).output
+
+
+# --- 4. one bad file name ----------------------------------------------------------------------------------------
+
+def add_bad_files(corpus: Path, monkeypatch) -> None:
+    """A file whose name is not UTF-8 and one that cannot be read (chmod 000; root reads anyway, so its read
+    is also made to fail as it would for any other user)."""
+    fd = os.open(os.fsencode(corpus) + b"/bad\xffname.txt", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"T\n\nP.\n")
+    os.close(fd)
+    locked = corpus / "locked.txt"
+    locked.write_text("Locked\n\nA paragraph nobody may read.\n")
+    locked.chmod(0)
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+def test_bad_file_names_and_unreadable_files_are_reported_and_skipped_by_the_cli(tmp_path, fake_cli, monkeypatch):
+    corpus, index, client = make_env(tmp_path)
+    add_bad_files(corpus, monkeypatch)
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and result.exception is None
+    assert "Skipped bad\\xffname.txt: the file name is not UTF-8" in result.output
+    assert "Skipped locked.txt: cannot read file (Permission denied)" in result.output
+    assert "2 unchanged, 2 skipped" in result.output
+    assert "up to date" in fake_cli("index", "--corpus", str(corpus), "--index", str(index)).output
+
+
+def test_bad_file_names_do_not_block_admin_changes(tmp_path, monkeypatch):
+    corpus, index, client = make_env(tmp_path)
+    add_bad_files(corpus, monkeypatch)
+    added = client.post("/api/articles", json={"title": "Lighthouses", "text": "Keepers lived here."}, headers=AUTH)
+    assert added.status_code == 201, added.get_json()
+    skipped = {p["path"]: p["reason"] for p in added.get_json()["build"]["skipped"]}
+    assert set(skipped) == {"bad\\xffname.txt", "locked.txt"}
+    assert client.delete("/api/articles/lighthouses", headers=AUTH).status_code == 200
+    assert served_ids(index) == {"harbour", "bridges"}
