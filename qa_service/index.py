@@ -146,18 +146,22 @@ class IndexReader:
         if stamp != self._seen:
             with self._lock:
                 if stamp != self._seen:
-                    self._reload(stamp)
+                    self._reload()
+                    # Only now: a thread that sees the new stamp while another loads waits on the lock for the
+                    # new generation, rather than answering from the old one (a client that was told 201
+                    # must find its article on every thread).
+                    self._seen = stamp
         if self._snapshot is None:
             raise IndexUnavailable(self.error or f"no index in {self.index_dir}; run `qa-service index`")
         return self._snapshot
 
-    def _reload(self, stamp: tuple | None) -> None:
-        self._seen = stamp
+    def _reload(self) -> None:
         name = read_current_name(self.index_dir)
         if name is None and not (self.index_dir / CURRENT).exists():
             self.error = f"no index in {self.index_dir}; run `qa-service index`"
             return
         if self._snapshot is not None and self._snapshot.path.name == name:
+            self.error = None  # CURRENT names the generation served (again): no older generation is served
             return
         try:
             if name is None:

@@ -189,3 +189,51 @@ def test_bad_file_names_do_not_block_admin_changes(tmp_path, monkeypatch):
     assert set(skipped) == {"bad\\xffname.txt", "locked.txt"}
     assert client.delete("/api/articles/lighthouses", headers=AUTH).status_code == 200
     assert served_ids(index) == {"harbour", "bridges"}
+
+
+# --- 7. read-your-writes -----------------------------------------------------------------------------------------
+
+def test_after_an_admin_201_every_thread_reads_the_new_article(tmp_path, monkeypatch):
+    """Loading the new generation is slowed down, so that most of the readers arrive while one thread loads it."""
+    corpus, index, client = make_env(tmp_path)
+    app = client.application
+    assert client.get("/api/articles/lighthouses").status_code == 404  # the reader holds the old generation
+    added = client.post("/api/articles", json={"title": "Lighthouses", "text": "Keepers lived here."}, headers=AUTH)
+    assert added.status_code == 201
+    real_load = Snapshot._load
+
+    def slow_load(self):
+        time.sleep(1.0)
+        real_load(self)
+
+    monkeypatch.setattr(Snapshot, "_load", slow_load)
+    readers = 16
+    start = threading.Barrier(readers)
+    statuses: list[int] = []
+
+    def read() -> None:
+        reader = app.test_client()
+        start.wait(30)
+        statuses.append(reader.get("/api/articles/lighthouses").status_code)
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [200] * readers
+
+
+# --- 8. one version for every worker; no stale warning -----------------------------------------------------------
+
+def test_the_older_generation_warning_clears_when_current_is_repaired(tmp_path):
+    corpus, index, client = make_env(tmp_path)
+    write_article(corpus, "later.txt", "Later", ["An article of the second generation."])
+    newest = build_index(corpus, index, HashingEmbedder()).version
+    good = (index / "CURRENT").read_bytes()
+    (index / "CURRENT").write_bytes(b"gen-999999\n")
+    health = client.get("/healthz").get_json()
+    assert health["index_version"] == newest and "warning" in health
+    (index / "CURRENT").write_bytes(good)  # repaired by hand: the same generation, now named by CURRENT
+    health = client.get("/healthz").get_json()
+    assert health["index_version"] == newest and "warning" not in health
