@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from anyascii import anyascii
+
 CORPUS_SUFFIXES = (".txt", ".md", ".markdown")
 # Larger files are skipped and reported: editorials are ~10 kB, and a build's time and memory grow with a
 # file's size (a 20 MB one-paragraph file took 40 minutes and 2.7 GB).
@@ -53,10 +55,15 @@ class Problem:
 
 
 def article_id_for(name: str) -> str:
-    """A stable, URL- and file-safe id derived from a file name (or a title)."""
+    """A stable, URL- and file-safe id derived from a file name (or a title).
+
+    Any script is transliterated to ASCII first ("한국 경제의 미래" -> "hangug-gyeongjeui-milae"), so
+    ids stay readable and distinct; a name with nothing to transliterate ("...", zero-width spaces)
+    gets "article-" and a hash of the name, so two such titles never share an id.
+    """
     stem = Path(name).stem if Path(name).suffix.lower() in CORPUS_SUFFIXES else name
-    slug = ID_UNSAFE.sub("-", stem.lower()).strip("-_")
-    return slug[:120] or "article"
+    slug = ID_UNSAFE.sub("-", anyascii(stem).lower()).strip("-_")[:120].strip("-_")
+    return slug or "article-" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:10]
 
 
 def _clean(text: str) -> str:
@@ -317,7 +324,9 @@ def read_corpus(
             problems.append(problem)
             continue
         try:
-            article = (known or {}).get((path.name, hashlib.sha256(raw).hexdigest())) or parse_bytes(raw, path.name)
+            article = (known or {}).get((path.name, hashlib.sha256(raw).hexdigest()))
+            if article is None or article.id != article_id_for(path.name):  # ids made by an older rule: parse again
+                article = parse_bytes(raw, path.name)
         except CorpusError as exc:
             problems.append(Problem(path.name, str(exc)))
             continue

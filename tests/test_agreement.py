@@ -237,3 +237,25 @@ def test_the_older_generation_warning_clears_when_current_is_repaired(tmp_path):
     (index / "CURRENT").write_bytes(good)  # repaired by hand: the same generation, now named by CURRENT
     health = client.get("/healthz").get_json()
     assert health["index_version"] == newest and "warning" not in health
+
+
+# --- 6. titles that slugify to nothing ---------------------------------------------------------------------------
+
+def test_titles_in_any_script_get_distinct_readable_ids(tmp_path):
+    corpus, index, client = make_env(tmp_path)
+    titles = ["한국 경제의 미래", "...", "\u200b\u200b", "!!!", "Москва сегодня"]
+    ids = []
+    for n, title in enumerate(titles):
+        response = client.post("/api/articles", json={"title": title, "text": f"Paragraph number {n}."}, headers=AUTH)
+        assert response.status_code == 201, (title, response.get_json())
+        ids.append(response.get_json()["id"])
+    assert len(set(ids)) == len(titles)
+    assert ids[0] == "hangug-gyeongjeui-milae" and ids[4] == "moskva-segodnya"
+    assert all(i.startswith("article-") for i in ids[1:4])
+    for article_id, title in zip(ids, titles):
+        body = client.get(f"/api/articles/{article_id}").get_json()
+        assert body["title"] == title
+    again = client.post("/api/articles?replace=1", json={"title": "...", "text": "The dots, replaced."}, headers=AUTH)
+    assert again.status_code == 200 and again.get_json()["id"] == ids[1]
+    assert client.get(f"/api/articles/{ids[2]}").get_json()["paragraphs"][0]["text"] == "Paragraph number 2."
+    assert served_ids(index) == {"harbour", "bridges", *ids}
