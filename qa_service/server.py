@@ -10,13 +10,154 @@ A question encoded while no other encode runs in any worker uses every core inst
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import NoMoreData, ParseException
+from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestTimeout
 
 from .config import Config
 from .embedder import THREADS_ENV
 from .occupancy import SharedOccupancy
+
+# A request's line, headers and body must all arrive within this many seconds of its first byte. A client that
+# trickles its request holds one worker thread at most this long, then gets 408 (or the connection closes).
+REQUEST_READ_SECONDS = 10.0
+# Statuses after which the rest of the request is not read: the connection is closed, and says so.
+CLOSING_STATUSES = ("408", "413")
+_current = threading.local()  # the gunicorn request a worker thread is serving
+
+
+class SlowClient(NoMoreData):
+    """The request did not arrive within REQUEST_READ_SECONDS (gunicorn closes quietly on NoMoreData)."""
+
+
+class _DeadlineSocket:
+    """A client socket whose reads for one request share one deadline; everything else passes through.
+
+    gunicorn's gthread worker reads a request with blocking recv() calls and no timeout, so eight clients
+    sending 3 bytes of a 1,000-byte body held every thread of a worker for as long as they liked.
+    """
+
+    def __init__(self, sock, seconds: float):
+        self._sock = sock
+        self._seconds = seconds
+        self._deadline: float | None = None
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def new_request(self) -> None:
+        self._deadline = None  # the clock starts at the request's first read
+
+    def recv(self, size: int, *flags):
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + self._seconds
+        remaining = self._deadline - now
+        if remaining <= 0:
+            raise SlowClient()
+        prior = self._sock.gettimeout()
+        self._sock.settimeout(remaining if prior is None else min(remaining, prior))
+        try:
+            return self._sock.recv(size, *flags)
+        except TimeoutError:
+            raise SlowClient() from None
+        finally:
+            self._sock.settimeout(prior)
+
+
+def _json_error(sock, status_int: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it refuses itself (bad request line, header too large ...), as JSON with
+    the same security headers as the application's answers, instead of an HTML page."""
+    from .web import SECURITY_HEADERS
+
+    code = reason.lower().replace(" ", "_") or "bad_request"
+    body = json.dumps({"error": {"code": code, "message": message or reason}}).encode()
+    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
+               "Cache-Control": "no-store", **SECURITY_HEADERS}
+    head = f"HTTP/1.1 {status_int} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class QAWorker(ThreadWorker):
+    """gunicorn's threaded worker with a deadline on reading each request and JSON for the requests it refuses."""
+
+    def init_process(self):
+        gunicorn_util.write_error = _json_error  # the one place gunicorn writes its own error pages (workers/base.py)
+        super().init_process()
+
+    def handle(self, conn):
+        if not isinstance(conn.sock, _DeadlineSocket):
+            conn.sock = _DeadlineSocket(conn.sock, REQUEST_READ_SECONDS)  # before the parser is made from it
+        conn.sock.new_request()
+        return super().handle(conn)
+
+    def handle_request(self, req, conn):
+        _current.req = req
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            _current.req = None
+
+
+class _GuardedInput:
+    """wsgi.input whose failures are HTTP errors: a malformed chunked body is 400, a body too slow 408.
+
+    gunicorn raises its parse errors (not OSError) from the body read, which reached Flask as a 500.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.failed = False
+
+    def _guard(self, read, *args):
+        try:
+            return read(*args)
+        except SlowClient:
+            self.failed = True
+            raise RequestTimeout(f"the request body did not arrive within {REQUEST_READ_SECONDS:.0f} s") from None
+        except ParseException as exc:
+            self.failed = True
+            raise BadRequest(f"malformed request body ({type(exc).__name__})") from None
+        except NoMoreData:
+            self.failed = True
+            raise ClientDisconnected("the client closed the connection before the whole body arrived") from None
+
+    def read(self, size=None):
+        return self._guard(self._stream.read, size)
+
+    def readline(self, size=None):
+        return self._guard(self._stream.readline, size)
+
+    def readlines(self, hint=None):
+        return self._guard(self._stream.readlines, hint)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+def guarded(app):
+    """WSGI middleware: body read errors become 4xx, and after them (or a 408/413) gunicorn closes the connection
+    and says `Connection: close` (it said keep-alive, then closed, when a refused body was left unread)."""
+
+    def wsgi(environ, start_response):
+        stream = environ["wsgi.input"] = _GuardedInput(environ["wsgi.input"])
+
+        def start(status, headers, exc_info=None):
+            req = getattr(_current, "req", None)
+            if req is not None and (stream.failed or status[:3] in CLOSING_STATUSES):
+                req.must_close = True
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wsgi
 
 
 def threads_per_worker(workers: int) -> int:
@@ -57,7 +198,7 @@ class _Gunicorn(BaseApplication):
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
         service.warm_up()
-        return app
+        return guarded(app)
 
 
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
@@ -69,7 +210,10 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": QAWorker,
+        # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
+        # second server took over the first's. Nothing here uses gunicornc.
+        "control_socket_disable": True,
         "timeout": 120,
         "graceful_timeout": 30,
         "keepalive": 5,
