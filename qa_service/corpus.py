@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from anyascii import anyascii
 
@@ -64,6 +65,23 @@ def article_id_for(name: str) -> str:
     stem = Path(name).stem if Path(name).suffix.lower() in CORPUS_SUFFIXES else name
     slug = ID_UNSAFE.sub("-", anyascii(stem).lower()).strip("-_")[:120].strip("-_")
     return slug or "article-" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+
+
+def http_url(value: str | None) -> str | None:
+    """`value` when it is an absolute http(s) URL, else None.
+
+    An article's url becomes a link in the page and in API answers: `javascript:` or `data:` from a
+    file's front matter (or an index built before this check) must never reach a reader.
+    """
+    value = (value or "").strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc \
+            or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    return value
 
 
 def _clean(text: str) -> str:
@@ -159,7 +177,7 @@ def _parse_markdown(lines: list[str]) -> dict:
     return {
         "title": title,
         "date": parse_iso_date(meta.get("date", "")),
-        "url": meta.get("url") or None,
+        "url": http_url(meta.get("url")),
         "author": meta.get("author") or None,
         "paragraphs": paragraphs,
     }

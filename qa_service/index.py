@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .corpus import http_url
 from .dense import read_dense_index, scan_copy
 from .integrity import damaged_files
 from .lexical import LexicalIndex, SentenceTerms
@@ -81,7 +82,8 @@ class Snapshot:
             articles = db.execute(
                 "SELECT id, title, date, url, author, n_paragraphs FROM articles ORDER BY date DESC, title"
             )
-            self.articles = {row[0]: ArticleInfo(*row) for row in articles}
+            # http(s) only, also from generations built before corpus.http_url checked it
+            self.articles = {row[0]: ArticleInfo(*row[:3], http_url(row[3]), *row[4:]) for row in articles}
             self.paragraphs: dict[str, list[str]] = {}
             paragraphs = db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number")
             for article_id, text in paragraphs:

@@ -259,3 +259,62 @@ def test_titles_in_any_script_get_distinct_readable_ids(tmp_path):
     assert again.status_code == 200 and again.get_json()["id"] == ids[1]
     assert client.get(f"/api/articles/{ids[2]}").get_json()["paragraphs"][0]["text"] == "Paragraph number 2."
     assert served_ids(index) == {"harbour", "bridges", *ids}
+
+
+# --- 11. symlinks out of the corpus, url schemes, the file size cap ----------------------------------------------
+
+def test_symlinks_out_of_the_corpus_are_refused_unless_allowed(tmp_path, fake_cli, monkeypatch):
+    corpus, index, client = make_env(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Secret\n\nA file outside the corpus that must not be published.\n")
+    (corpus / "outside.txt").symlink_to(secret)
+    (corpus / "kept").mkdir()
+    write_article(corpus / "kept", "inner.txt", "Inner", ["A file inside the corpus folder, linked."])
+    (corpus / "inner.txt").symlink_to(corpus / "kept" / "inner.txt")
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Skipped outside.txt: symbolic link to a file outside the corpus folder" in result.output
+    assert served_ids(index) == {"harbour", "bridges", "inner"}
+    monkeypatch.setenv("QA_CORPUS_ALLOW_OUTSIDE_LINKS", "1")
+    assert fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet").exit_code == 0
+    assert served_ids(index) == {"harbour", "bridges", "inner", "outside"}
+
+
+def test_corpus_files_over_the_size_cap_are_skipped_and_reported(tmp_path, fake_cli, monkeypatch):
+    corpus, index, client = make_env(tmp_path)
+    write_article(corpus, "big.txt", "Big", [f"Paragraph {n} of a long article, with some words." for n in range(100)])
+    monkeypatch.setenv("QA_MAX_FILE_BYTES", "2000")
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 0, result.output
+    size = (corpus / "big.txt").stat().st_size
+    assert f"Skipped big.txt: {size:,} bytes, over the limit of 2,000 per file" in result.output
+    assert served_ids(index) == {"harbour", "bridges"}
+    config = Config(corpus_dir=corpus, index_dir=index, admin_token=TOKEN, max_file_bytes=2000)
+    admin = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()
+    too_big = admin.post("/api/articles", json={"title": "Long", "text": "word " * 1000}, headers=AUTH)
+    assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "article_too_large"
+    assert not (corpus / "long.md").exists()
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<b>x</b>", "JaVaScRiPt:alert(1)",
+                                 "//example.org/x", "ftp://example.org/x", "http://exa mple.org"])
+def test_only_http_urls_from_front_matter_are_served(tmp_path, url):
+    corpus, index, client = make_env(tmp_path)
+    (corpus / "linked.md").write_text(f"---\ntitle: Linked\nurl: {url}\n---\n\nA paragraph with a link.\n")
+    (corpus / "good.md").write_text("---\ntitle: Good\nurl: https://example.org/good\n---\n\nA good link.\n")
+    build_index(corpus, index, HashingEmbedder())
+    assert client.get("/api/articles/linked").get_json()["url"] is None
+    assert client.get("/api/articles/good").get_json()["url"] == "https://example.org/good"
+    listed = client.get("/api/articles").get_json()["articles"]
+    assert all(a["url"] in (None, "https://example.org/good") for a in listed)
+
+
+def test_an_index_built_before_the_url_check_does_not_serve_its_javascript_url(tmp_path, monkeypatch):
+    from qa_service import corpus as corpus_module
+
+    corpus, index, client = make_env(tmp_path)
+    (corpus / "linked.md").write_text("---\ntitle: Linked\nurl: javascript:alert(1)\n---\n\nA paragraph.\n")
+    with monkeypatch.context() as unchecked:  # as an older version built it
+        unchecked.setattr(corpus_module, "http_url", lambda value: value or None)
+        build_index(corpus, index, HashingEmbedder())
+    assert client.get("/api/articles/linked").get_json()["url"] is None

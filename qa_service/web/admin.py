@@ -247,6 +247,9 @@ def add_article():
     except CorpusError as exc:
         raise ApiError(400, "invalid_article", f"the article cannot be read: {exc}") from None
     config = current_app.config["QA"]
+    if len(text.encode("utf-8")) > config.max_file_bytes:  # the corpus reader would skip the file
+        raise ApiError(413, "article_too_large",
+                       f"the article file would exceed the corpus limit of {config.max_file_bytes:,} bytes")
     corpus_dir = Path(config.corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     with corpus_change_lock(Path(config.index_dir)):
