@@ -192,8 +192,10 @@ class _Gunicorn(BaseApplication):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
         from .service import limit_math_threads
         from .web import create_app
+        from .web.admin import recover_at_start
 
         limit_math_threads(self.compute_threads)
+        recover_at_start(self.qa_config)  # an admin change a killed worker left half-done
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it

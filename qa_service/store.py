@@ -154,6 +154,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+fsync_dir = _fsync_dir  # for the admin routes, which rename files in the corpus folder
+
+
 def _fsync_tree(path: Path) -> None:
     for file in path.rglob("*"):
         if file.is_file():

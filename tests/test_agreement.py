@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -318,3 +321,57 @@ def test_an_index_built_before_the_url_check_does_not_serve_its_javascript_url(t
         unchecked.setattr(corpus_module, "http_url", lambda value: value or None)
         build_index(corpus, index, HashingEmbedder())
     assert client.get("/api/articles/linked").get_json()["url"] is None
+
+
+# --- 11. a worker killed during an admin change -------------------------------------------------------------------
+
+KILLED_CHANGE = """
+import os, signal, sys
+from pathlib import Path
+from qa_service import store
+from qa_service.config import Config
+from qa_service.service import QAService
+from qa_service.web import create_app
+from tests.fakes import HashingEmbedder
+
+corpus, index, when = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+if when == "before-switch":
+    class Dying(HashingEmbedder):
+        def encode(self, *a, **k):
+            die()
+    embedder = Dying()
+else:
+    store._prune = die  # after CURRENT names the new generation, before the admin route cleans up
+    embedder = HashingEmbedder()
+config = Config(corpus_dir=corpus, index_dir=index, admin_token="t")
+client = create_app(config, service=QAService(config, embedder=embedder)).test_client()
+client.post("/api/articles?replace=1", json={"title": "Bridges", "text": "Rewritten text on bridges."},
+            headers={"Authorization": "Bearer t"})
+"""
+
+
+@pytest.mark.parametrize("when", ["before-switch", "after-switch"])
+def test_a_change_whose_process_was_killed_is_undone_or_completed_at_start(tmp_path, when):
+    from qa_service.web.admin import recover_at_start
+
+    corpus, index, client = make_env(tmp_path)
+    (corpus / "bridges.txt").rename(corpus / "bridges.md")  # replaced in place: same name, new text
+    build_index(corpus, index, HashingEmbedder())
+    before = (corpus / "bridges.md").read_text()
+    process = subprocess.run([sys.executable, "-c", KILLED_CHANGE, str(corpus), str(index), when],
+                             cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    assert list(corpus.glob(".*.aside")), "the killed change left files aside"
+    embedder = HashingEmbedder()
+
+    recover_at_start(Config(corpus_dir=corpus, index_dir=index))  # as a new worker does before serving
+    assert not list(corpus.glob(".*.aside")) and not (index / ".admin-change.json").exists()
+    text = client.get("/api/articles/bridges").get_json()["paragraphs"][0]["text"]
+    if when == "before-switch":
+        assert (corpus / "bridges.md").read_text() == before and text == "The new bridge opened to traffic in May."
+    else:
+        assert "Rewritten text on bridges." in (corpus / "bridges.md").read_text()
+        assert text == "Rewritten text on bridges."
+    assert served_ids(index) == corpus_ids(corpus)
+    assert is_up_to_date(index, corpus, embedder.name, embedder.encoder)
