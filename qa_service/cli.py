@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import textwrap
@@ -21,6 +22,18 @@ def _config(ctx: click.Context, **overrides) -> Config:
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+def _os_error(exc: OSError, doing: str) -> str:
+    """One line for a disk or permission error, saying what to do (a traceback says neither)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free some disk space and run the command again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "run it as a user who may write there, or choose another folder"
+    else:
+        hint = "check the disk and the folder's permissions"
+    return f"cannot {doing}: {exc.strerror or exc}{where}; {hint}. The served index is unchanged."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +74,8 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
         )
     except (CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error(exc, f"write the index in {config.index_dir}"))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -239,6 +254,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             version = service.snapshot().version
         except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
             _fail(str(exc))
+        except OSError as exc:
+            _fail(_os_error(exc, "write the evaluation's index"))
     if as_json:
         report = {
             "corpus": str(corpus_dir), "questions": str(questions_file) if questions_file else None,

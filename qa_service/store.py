@@ -319,42 +319,48 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
         name = f"gen-{number:06d}"
         staging = index_dir / f"{name}.partial"
         staging.mkdir(parents=True)
-        np.save(staging / "passages.npy", passage_vectors)
-        np.save(staging / "sentences.npy", sentence_vectors)
-        dense = make_dense_index(passage_vectors)
-        write_dense_index(dense, staging / "dense.faiss")
-        _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
-        title_number = {a.id: i for i, a in enumerate(articles)}
-        lexical, sentence_terms = build_lexical(
-            [" ".join(tokenize(a.title)) for a in articles],
-            np.array([title_number[p.article_id] for p in passages], dtype=np.int64),
-            [s.terms for _, s in sentences],
-            np.array([row for row, _ in sentences], dtype=np.int64),
-        )
-        lexical.save(staging / "lexical")
-        sentence_terms.save(staging)
-        report.version = f"{number:06d}-{fingerprint[:8]}"
-        manifest = {
-            "format": FORMAT,
-            "version": report.version,
-            "generation": name,
-            "model": embedder.name,
-            "backend": embedder.backend,
-            "encoder": embedder.encoder,
-            "dimension": embedder.dimension,
-            "corpus_fingerprint": fingerprint,
-            "dense_index": type(dense).__name__,
-            "articles": len(articles),
-            "passages": len(passages),
-            "sentences": len(sentences),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "files": file_checksums(staging),
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        _fsync_tree(staging)
-        os.replace(staging, index_dir / name)
-        _fsync_dir(index_dir)
-        _switch_current(index_dir, name)
+        try:
+            np.save(staging / "passages.npy", passage_vectors)
+            np.save(staging / "sentences.npy", sentence_vectors)
+            dense = make_dense_index(passage_vectors)
+            write_dense_index(dense, staging / "dense.faiss")
+            _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
+            title_number = {a.id: i for i, a in enumerate(articles)}
+            lexical, sentence_terms = build_lexical(
+                [" ".join(tokenize(a.title)) for a in articles],
+                np.array([title_number[p.article_id] for p in passages], dtype=np.int64),
+                [s.terms for _, s in sentences],
+                np.array([row for row, _ in sentences], dtype=np.int64),
+            )
+            lexical.save(staging / "lexical")
+            sentence_terms.save(staging)
+            report.version = f"{number:06d}-{fingerprint[:8]}"
+            manifest = {
+                "format": FORMAT,
+                "version": report.version,
+                "generation": name,
+                "model": embedder.name,
+                "backend": embedder.backend,
+                "encoder": embedder.encoder,
+                "dimension": embedder.dimension,
+                "corpus_fingerprint": fingerprint,
+                "dense_index": type(dense).__name__,
+                "articles": len(articles),
+                "passages": len(passages),
+                "sentences": len(sentences),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "files": file_checksums(staging),
+            }
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            _fsync_tree(staging)
+            os.replace(staging, index_dir / name)
+            _fsync_dir(index_dir)
+            _switch_current(index_dir, name)
+        except BaseException:
+            # A full disk or a permission error half-way: the served generation is untouched, and the
+            # half-written one is removed now rather than holding the space until the next build.
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         _prune(index_dir, keep=name)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -6,8 +6,10 @@ Each test reproduces one finding and fails without its fix. Everything is in-pro
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa_service import store
@@ -375,3 +378,45 @@ def test_a_change_whose_process_was_killed_is_undone_or_completed_at_start(tmp_p
         assert text == "Rewritten text on bridges."
     assert served_ids(index) == corpus_ids(corpus)
     assert is_up_to_date(index, corpus, embedder.name, embedder.encoder)
+
+
+# --- 10. one-line CLI errors; a damaged ONNX export is made again -------------------------------------------------
+
+@pytest.mark.parametrize(("error", "says"), [
+    (OSError(errno.ENOSPC, "No space left on device"), "free some disk space"),
+    (PermissionError(errno.EACCES, "Permission denied"), "run it as a user who may write there"),
+])
+def test_a_full_disk_or_a_permission_error_is_one_line_and_leaves_the_index(tmp_path, fake_cli, monkeypatch,
+                                                                             error, says):
+    corpus, index, client = make_env(tmp_path)
+    write_article(corpus, "extra.txt", "Extra", ["An extra article to write a generation for."])
+    before = read_current_name(index)
+
+    def fail(dense, path):
+        error.filename = str(path)
+        raise error
+
+    monkeypatch.setattr(store, "write_dense_index", fail)
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot write the index"), result.output
+    assert says in lines[0] and "dense.faiss" in lines[0] and "Traceback" not in result.output
+    assert read_current_name(index) == before and not list(index.glob("*.partial"))
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
+    from qa_service.config import PROJECT_ROOT
+    from qa_service.embedder import INT8_FILE, Embedder
+
+    shutil.copytree(PROJECT_ROOT / "embeddings" / "models", tmp_path / "models",
+                    ignore=shutil.ignore_patterns("*.lock"))
+    (exported,) = [p for p in (tmp_path / "models").iterdir() if (p / INT8_FILE).exists()]
+    data = (exported / INT8_FILE).read_bytes()
+    (exported / INT8_FILE).write_bytes(data[: len(data) // 2])  # truncated, as by a full disk or a kill
+    config = Config()
+    again = Embedder(config.model, "onnx-int8", cache_dir=tmp_path / "models")
+    assert (exported / INT8_FILE).stat().st_size == len(data)
+    probe = ["Who pollinates apple orchards?", "Pompeo warned Seoul."]
+    assert np.allclose(again.encode(probe), embedder.encode(probe), atol=1e-5)
