@@ -245,6 +245,34 @@ def test_the_older_generation_warning_clears_when_current_is_repaired(tmp_path):
     assert health["index_version"] == newest and "warning" not in health
 
 
+def two_workers(corpus: Path, index: Path):
+    """Two apps over one index, as two gunicorn workers: each its own reader."""
+    config = Config(corpus_dir=corpus, index_dir=index)
+    return [create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client() for _ in "ab"]
+
+
+def test_workers_agree_when_the_served_generation_is_damaged_and_then_repaired(tmp_path, monkeypatch):
+    from qa_service.index import IndexReader
+
+    monkeypatch.setattr(IndexReader, "VERIFY_SECONDS", 0.0)  # the files are looked at on every request
+    corpus, index, _ = make_env(tmp_path)
+    old = build_index(corpus, index, HashingEmbedder()).version
+    write_article(corpus, "later.txt", "Later", ["An article of the second generation."])
+    new = build_index(corpus, index, HashingEmbedder()).version
+    running, _ = two_workers(corpus, index)
+    assert running.get("/healthz").get_json()["index_version"] == new  # loaded before the damage
+    damaged = index / read_current_name(index) / "sentences.npy"
+    good = damaged.read_bytes()
+    flip_byte(damaged)
+    _, restarted = two_workers(corpus, index)  # a worker started (or restarted) after the damage
+    answers = [w.get("/healthz").get_json() for w in (running, restarted, running, restarted)]
+    assert [a["index_version"] for a in answers] == [old] * 4, answers
+    assert all("damaged" in a["warning"] for a in answers)
+    damaged.write_bytes(good)  # repaired in place; CURRENT never changed
+    answers = [w.get("/healthz").get_json() for w in (running, restarted)]
+    assert [a["index_version"] for a in answers] == [new] * 2 and not any("warning" in a for a in answers)
+
+
 # --- 6. titles that slugify to nothing ---------------------------------------------------------------------------
 
 def test_titles_in_any_script_get_distinct_readable_ids(tmp_path):
