@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import heap
 from .corpus import http_url
 from .dense import read_dense_index, scan_copy
 from .integrity import damaged_files
@@ -174,6 +175,7 @@ class IndexReader:
         """The snapshot to answer one request with; raises IndexUnavailable when there is none."""
         stamp = self._stamp()
         if stamp != self._seen or time.monotonic() >= self._next_verify:
+            served = self._snapshot
             with self._lock:
                 if stamp != self._seen:
                     self._reload()
@@ -184,6 +186,8 @@ class IndexReader:
                 elif time.monotonic() >= self._next_verify:
                     self._verify()
                 self._next_verify = time.monotonic() + self.VERIFY_SECONDS
+                if self._snapshot is not served:
+                    heap.release_free_memory()  # the previous generation's arrays are freed (see heap.py)
         if self._snapshot is None:
             raise IndexUnavailable(self.error or f"no index in {self.index_dir}; run `qa-service index`")
         return self._snapshot

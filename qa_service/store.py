@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import heap
 from .carryover import read_carryover
 from .corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
 from .dense import make_dense_index, write_dense_index
@@ -264,8 +265,10 @@ def build_index(
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
     """
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
-        return _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
-                            lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits)
+        report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
+                              lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits)
+    heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
+    return report
 
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int,

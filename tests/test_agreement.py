@@ -448,3 +448,21 @@ def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
     assert (exported / INT8_FILE).stat().st_size == len(data)
     probe = ["Who pollinates apple orchards?", "Pompeo warned Seoul."]
     assert np.allclose(again.encode(probe), embedder.encode(probe), atol=1e-5)
+
+
+# --- 11. worker memory across admin builds ------------------------------------------------------------------------
+
+def test_freed_memory_is_given_back_after_each_build_and_each_switch(tmp_path, monkeypatch):
+    """The growth itself (606 -> 708 MB over 80 admin builds of the editorials, flat with the trim) takes minutes
+    to measure: see qa_service/heap.py. Here: the trim works on this system and runs when it should."""
+    from qa_service import heap
+
+    assert heap.release_free_memory(), "glibc's malloc_trim is available"
+    corpus, index, client = make_env(tmp_path)
+    client.get("/healthz")
+    calls = []
+    monkeypatch.setattr(heap, "release_free_memory", lambda: calls.append(1) or True)
+    added = client.post("/api/articles", json={"title": "Lighthouses", "text": "Keepers lived here."}, headers=AUTH)
+    assert added.status_code == 201 and len(calls) == 1  # after the build
+    assert client.get("/api/articles/lighthouses").status_code == 200 and len(calls) == 2  # after the switch
+    assert client.get("/healthz").status_code == 200 and len(calls) == 2  # not on every request
