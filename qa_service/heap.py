@@ -4,7 +4,7 @@ A server worker that ran 140 admin builds grew from ~365 to ~555 MB. Nothing lea
 allocates and frees a few hundred MB of short-lived objects and arrays, from whichever request thread
 ran it, and glibc's allocator keeps the freed memory in its per-thread arenas, fragmented, instead of
 returning it. Measured on the 266 editorials, 80 admin builds from four threads: 606 -> 708 MB and
-still rising; with malloc_trim(0) after each build, 605 -> 580 MB and flat.
+still rising; with malloc_trim(0) after each build and each switch, 593 MB after 20 builds, 595 after 80.
 """
 
 from __future__ import annotations

@@ -453,7 +453,7 @@ def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
 # --- 11. worker memory across admin builds ------------------------------------------------------------------------
 
 def test_freed_memory_is_given_back_after_each_build_and_each_switch(tmp_path, monkeypatch):
-    """The growth itself (606 -> 708 MB over 80 admin builds of the editorials, flat with the trim) takes minutes
+    """The growth itself (606 -> 708 MB over 80 admin builds of the editorials; 593 -> 595 with the trim) takes minutes
     to measure: see qa_service/heap.py. Here: the trim works on this system and runs when it should."""
     from qa_service import heap
 
