@@ -24,7 +24,7 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _os_error(exc: OSError, doing: str) -> str:
+def _os_error(exc: OSError, doing: str, index_unchanged: bool = True) -> str:
     """One line for a disk or permission error, saying what to do (a traceback says neither)."""
     where = f" ({exc.filename})" if exc.filename else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -33,7 +33,8 @@ def _os_error(exc: OSError, doing: str) -> str:
         hint = "run it as a user who may write there, or choose another folder"
     else:
         hint = "check the disk and the folder's permissions"
-    return f"cannot {doing}: {exc.strerror or exc}{where}; {hint}. The served index is unchanged."
+    unchanged = " The served index is unchanged." if index_unchanged else ""
+    return f"cannot {doing}: {exc.strerror or exc}{where}; {hint}.{unchanged}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,6 +144,8 @@ def ask(ctx: click.Context, question: str, top_k: int, mode: str, index_dir, as_
         result = service.ask(Question(text=question, top_k=top_k, mode=mode))
     except IndexUnavailable as exc:
         _fail(str(exc))
+    except OSError as exc:  # e.g. the model's first ONNX export into an index folder it may not write
+        _fail(_os_error(exc, f"use the index folder {config.index_dir}", index_unchanged=False))
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return

@@ -466,3 +466,18 @@ def test_freed_memory_is_given_back_after_each_build_and_each_switch(tmp_path, m
     assert added.status_code == 201 and len(calls) == 1  # after the build
     assert client.get("/api/articles/lighthouses").status_code == 200 and len(calls) == 2  # after the switch
     assert client.get("/healthz").status_code == 200 and len(calls) == 2  # not on every request
+
+
+def test_ask_turns_a_permission_error_into_one_line(tmp_path, fake_cli, monkeypatch):
+    from qa_service.service import QAService as Service
+
+    corpus, index, _ = make_env(tmp_path)
+
+    def refused(self, question):  # as the first ONNX export into an index folder this user may not write
+        raise PermissionError(errno.EACCES, "Permission denied", str(index / "models"))
+
+    monkeypatch.setattr(Service, "ask", refused)
+    result = fake_cli("ask", "Where do fishing boats leave from?", "--index", str(index))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot use the index folder") and "models" in lines[0]
