@@ -10,6 +10,7 @@ A question encoded while no other encode runs in any worker uses every core inst
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -19,7 +20,7 @@ from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
 from gunicorn.workers.gthread import ThreadWorker
-from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestTimeout
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
 from .config import Config
 from .embedder import THREADS_ENV
@@ -28,6 +29,9 @@ from .occupancy import SharedOccupancy
 # A request's line, headers and body must all arrive within this many seconds of its first byte. A client that
 # trickles its request holds one worker thread at most this long, then gets 408 (or the connection closes).
 REQUEST_READ_SECONDS = 10.0
+# Threads per worker beyond --threads that only read requests: up to this many slow clients per worker cost
+# their own connections and nothing else (each at most REQUEST_READ_SECONDS).
+READER_THREADS = 32
 # Statuses after which the rest of the request is not read: the connection is closed, and says so.
 CLOSING_STATUSES = ("408", "413")
 _current = threading.local()  # the gunicorn request a worker thread is serving
@@ -142,12 +146,55 @@ class _GuardedInput:
         return iter(self.readline, b"")
 
 
-def guarded(app):
-    """WSGI middleware: body read errors become 4xx, and after them (or a 408/413) gunicorn closes the connection
-    and says `Connection: close` (it said keep-alive, then closed, when a refused body was left unread)."""
+def _read_body(environ, stream: _GuardedInput, limit: int):
+    """The request body, read whole before the application runs (at most `limit` + 1 bytes), as a new wsgi.input.
+
+    A body that cannot be read (too slow, malformed, cut off) gives an input that raises that error when
+    the application reads it, so the application still answers it as JSON. A body over the limit that
+    the client announced is not read: the application refuses it (413) from its Content-Length.
+    """
+    length = environ.get("CONTENT_LENGTH") or ""
+    try:
+        if length.isdigit():
+            if int(length) > limit:
+                return stream
+            data = stream.read(int(length))
+        elif environ.get("wsgi.input_terminated"):  # chunked: read to its end, or one byte over the limit
+            data = stream.read(limit + 1)
+        else:
+            return stream
+    except HTTPException as exc:
+        return _FailedInput(exc)
+    return io.BytesIO(data)
+
+
+class _FailedInput:
+    def __init__(self, error: HTTPException):
+        self.error = error
+
+    def read(self, *args):
+        raise self.error
+
+    readline = readlines = read
+
+    def __iter__(self):
+        raise self.error
+
+
+def guarded(app, slots: int, limit: int):
+    """WSGI middleware: the body is read whole (within the read deadline) before the application runs, and at
+    most `slots` requests run the application at once.
+
+    The worker has READER_THREADS threads more than `slots`: a slow client holds one of those while its
+    request trickles in, never one of the threads that answer questions. Body read errors become 4xx, and
+    after them (or a 408/413) gunicorn closes the connection and says `Connection: close` (it said
+    keep-alive, then closed, when a refused body was left unread).
+    """
+    running = threading.BoundedSemaphore(slots)
 
     def wsgi(environ, start_response):
-        stream = environ["wsgi.input"] = _GuardedInput(environ["wsgi.input"])
+        stream = _GuardedInput(environ["wsgi.input"])
+        environ["wsgi.input"] = _read_body(environ, stream, limit)
 
         def start(status, headers, exc_info=None):
             req = getattr(_current, "req", None)
@@ -155,7 +202,8 @@ def guarded(app):
                 req.must_close = True
             return start_response(status, headers, exc_info)
 
-        return app(environ, start)
+        with running:
+            return app(environ, start)
 
     return wsgi
 
@@ -165,10 +213,11 @@ def threads_per_worker(workers: int) -> int:
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, config: Config, options: dict, compute_threads: int):
+    def __init__(self, config: Config, options: dict, compute_threads: int, app_slots: int):
         self.qa_config = config
         self.options = options
         self.compute_threads = compute_threads
+        self.app_slots = app_slots  # requests a worker answers at once (--threads); see guarded()
         self.occupancy = SharedOccupancy(slots=int(options["workers"]))  # made here, in the master, before any fork
         super().__init__()
 
@@ -200,7 +249,7 @@ class _Gunicorn(BaseApplication):
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
         service.warm_up()
-        return guarded(app)
+        return guarded(app, slots=self.app_slots, limit=self.qa_config.max_body_bytes)
 
 
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
@@ -211,7 +260,7 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "threads": threads,
+        "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
         "worker_class": QAWorker,
         # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
         # second server took over the first's. Nothing here uses gunicornc.
@@ -222,4 +271,4 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     }
     if access_log:
         options.update({"accesslog": "-", "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'})
-    _Gunicorn(config, options, compute_threads).run()
+    _Gunicorn(config, options, compute_threads, app_slots=threads).run()

@@ -4,7 +4,9 @@ Both need `Authorization: Bearer <QA_ADMIN_TOKEN>` (403 when the server has no t
 wrong). An article is written into the corpus folder under a name made from its id (never from the
 client's path), atomically, and the index is rebuilt incrementally; if the build fails, the corpus
 file is put back as it was, so the corpus and the served index never disagree because of a request.
-One admin change runs at a time across all workers of a server (a lock file in the index folder).
+One admin change runs at a time across all workers of a server (a lock file in the index folder); it
+also takes the build lock before it touches the corpus, so no other build reads the corpus half-changed,
+and journals what it does, so that a change whose worker died is finished or undone at the next start.
 """
 
 from __future__ import annotations
