@@ -52,14 +52,21 @@ class _DeadlineSocket:
         self._sock = sock
         self._seconds = seconds
         self._deadline: float | None = None
+        self._armed = True
 
     def __getattr__(self, name):
         return getattr(self._sock, name)
 
     def new_request(self) -> None:
-        self._deadline = None  # the clock starts at the request's first read
+        self._deadline, self._armed = None, True  # the clock starts at the request's first read
+
+    def request_read(self) -> None:
+        """The request is read whole: later reads (gunicorn draining the connection) keep their own timeouts."""
+        self._armed = False
 
     def recv(self, size: int, *flags):
+        if not self._armed:
+            return self._sock.recv(size, *flags)
         now = time.monotonic()
         if self._deadline is None:
             self._deadline = now + self._seconds
@@ -103,11 +110,11 @@ class QAWorker(ThreadWorker):
         return super().handle(conn)
 
     def handle_request(self, req, conn):
-        _current.req = req
+        _current.req, _current.sock = req, conn.sock
         try:
             return super().handle_request(req, conn)
         finally:
-            _current.req = None
+            _current.req = _current.sock = None
 
 
 class _GuardedInput:
@@ -195,6 +202,9 @@ def guarded(app, slots: int, limit: int):
     def wsgi(environ, start_response):
         stream = _GuardedInput(environ["wsgi.input"])
         environ["wsgi.input"] = _read_body(environ, stream, limit)
+        sock = getattr(_current, "sock", None)
+        if isinstance(sock, _DeadlineSocket):
+            sock.request_read()  # an answer that takes long (an admin build) must not run out the read deadline
 
         def start(status, headers, exc_info=None):
             req = getattr(_current, "req", None)
