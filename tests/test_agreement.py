@@ -204,6 +204,8 @@ def test_after_an_admin_201_every_thread_reads_the_new_article(tmp_path, monkeyp
     corpus, index, client = make_env(tmp_path)
     app = client.application
     assert client.get("/api/articles/lighthouses").status_code == 404  # the reader holds the old generation
+    other_worker = two_workers(corpus, index)[0]
+    assert other_worker.get("/api/articles/lighthouses").status_code == 404
     added = client.post("/api/articles", json={"title": "Lighthouses", "text": "Keepers lived here."}, headers=AUTH)
     assert added.status_code == 201
     real_load = Snapshot._load
@@ -228,6 +230,7 @@ def test_after_an_admin_201_every_thread_reads_the_new_article(tmp_path, monkeyp
     for thread in threads:
         thread.join(60)
     assert statuses == [200] * readers
+    assert other_worker.get("/api/articles/lighthouses").status_code == 200  # another worker too
 
 
 # --- 8. one version for every worker; no stale warning -----------------------------------------------------------
