@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .corpus import MAX_FILE_BYTES, CorpusLimits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,7 +30,7 @@ class Config:
     max_question_chars: int = 1000
     max_body_bytes: int = 64 * 1024
     admin_token: str | None = None
-    max_file_bytes: int = 1 << 20  # a larger corpus file is skipped and reported (corpus.MAX_FILE_BYTES)
+    max_file_bytes: int = MAX_FILE_BYTES  # a larger corpus file is skipped and reported
     allow_outside_links: bool = False  # follow corpus symlinks that point outside the corpus folder
 
     @classmethod
@@ -57,10 +59,8 @@ class Config:
         return cls(**values)
 
     @property
-    def corpus_limits(self):
+    def corpus_limits(self) -> CorpusLimits:
         """What the corpus reader accepts, for corpus.read_corpus and store.build_index."""
-        from .corpus import CorpusLimits
-
         return CorpusLimits(max_file_bytes=self.max_file_bytes, allow_outside_links=self.allow_outside_links)
 
     def with_overrides(self, **overrides) -> Config:
