@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 import textwrap
@@ -23,6 +24,19 @@ def _config(ctx: click.Context, **overrides) -> Config:
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
+
+
+def _os_error(exc: OSError, doing: str, index_unchanged: bool = True) -> str:
+    """One line for a disk or permission error, saying what to do (a traceback says neither)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free some disk space and run the command again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "run it as a user who may write there, or choose another folder"
+    else:
+        hint = "check the disk and the folder's permissions"
+    unchanged = " The served index is unchanged." if index_unchanged else ""
+    return f"cannot {doing}: {exc.strerror or exc}{where}; {hint}.{unchanged}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,7 +67,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
         _fail(f"corpus folder not found: {config.corpus_dir}")
     try:
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
-                                       encoder_id(config.backend)):
+                                       encoder_id(config.backend), config.corpus_limits):
             for problem in unread_files(config.corpus_dir):  # not in the fingerprint, so never in a report
                 click.echo(f"Skipped {problem}", err=True)
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
@@ -61,10 +75,12 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
         embedder = Embedder(config.model, config.backend, config.model_cache_dir)
         report = build_index(
             config.corpus_dir, config.index_dir, embedder, batch_size=config.batch_size,
-            progress=None if quiet or as_json else _progress_bar,
+            progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
         )
     except (CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error(exc, f"write the index in {config.index_dir}"))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -241,6 +257,8 @@ def ask(ctx: click.Context, question: str, top_k: int, mode: str, date_from, dat
         warnings = _unknown_article_warnings(service, filters)
     except IndexUnavailable as exc:
         _fail(str(exc))
+    except OSError as exc:  # e.g. the model's first ONNX export into an index folder it may not write
+        _fail(_os_error(exc, f"use the index folder {config.index_dir}", index_unchanged=False))
     if as_json:
         if warnings:
             result["warnings"] = [f"articles: {w}" for w in warnings]
@@ -428,6 +446,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             version = service.snapshot().version
         except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
             _fail(str(exc))
+        except OSError as exc:
+            _fail(_os_error(exc, "write the evaluation's index"))
     if as_json:
         report = {
             "corpus": str(corpus_dir), "questions": str(questions_file) if questions_file else None,

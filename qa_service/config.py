@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .corpus import MAX_FILE_BYTES, CorpusLimits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,6 +44,8 @@ class Config:
     @property
     def model_cache_dir(self) -> Path:
         return Path(self.cache_dir) / "models"
+    max_file_bytes: int = MAX_FILE_BYTES  # a larger corpus file is skipped and reported
+    allow_outside_links: bool = False  # follow corpus symlinks that point outside the corpus folder
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
@@ -61,11 +65,20 @@ class Config:
         values["cache_dir"] = Path(env["QA_CACHE_DIR"]) if env.get("QA_CACHE_DIR") else user_cache_dir(env)
         if env.get("QA_LOG_QUESTIONS"):
             values["log_questions"] = env["QA_LOG_QUESTIONS"].strip().lower() in ("1", "true", "yes")
+        if env.get("QA_MAX_FILE_BYTES"):
+            values["max_file_bytes"] = int(env["QA_MAX_FILE_BYTES"])
+        if env.get("QA_CORPUS_ALLOW_OUTSIDE_LINKS"):
+            values["allow_outside_links"] = env["QA_CORPUS_ALLOW_OUTSIDE_LINKS"].lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("corpus_dir", "index_dir", "cache_dir"):
             if key in values:
                 values[key] = Path(values[key])
         return cls(**values)
+
+    @property
+    def corpus_limits(self) -> CorpusLimits:
+        """What the corpus reader accepts, for corpus.read_corpus and store.build_index."""
+        return CorpusLimits(max_file_bytes=self.max_file_bytes, allow_outside_links=self.allow_outside_links)
 
     def with_overrides(self, **overrides) -> Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})

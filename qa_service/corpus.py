@@ -10,14 +10,22 @@ one bad file must not stop an index build; nor is any file left out without a wo
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from anyascii import anyascii
 
 HTML_SUFFIXES = (".html", ".htm")
 CORPUS_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
+# Larger files are skipped and reported. Editorials are ~10 kB (the largest article of the shared data sets,
+# 70 kB); a build's time grows with a file's size: cutting a one-paragraph file into passages takes ~50 s
+# per MB on 2 cores, then its passages and sentences are embedded (a 20 MB one took 40 minutes and 2.7 GB).
+MAX_FILE_BYTES = 256 * 1024
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
@@ -54,10 +62,32 @@ class Problem:
 
 
 def article_id_for(name: str) -> str:
-    """A stable, URL- and file-safe id derived from a file name (or a title)."""
+    """A stable, URL- and file-safe id derived from a file name (or a title).
+
+    Any script is transliterated to ASCII first ("한국 경제의 미래" -> "hangug-gyeongjeui-milae"), so
+    ids stay readable and distinct; a name with nothing to transliterate ("...", zero-width spaces)
+    gets "article-" and a hash of the name, so two such titles never share an id.
+    """
     stem = Path(name).stem if Path(name).suffix.lower() in CORPUS_SUFFIXES else name
-    slug = ID_UNSAFE.sub("-", stem.lower()).strip("-_")
-    return slug[:120] or "article"
+    slug = ID_UNSAFE.sub("-", anyascii(stem).lower()).strip("-_")[:120].strip("-_")
+    return slug or "article-" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+
+
+def http_url(value: str | None) -> str | None:
+    """`value` when it is an absolute http(s) URL, else None.
+
+    An article's url becomes a link in the page and in API answers: `javascript:` or `data:` from a
+    file's front matter (or an index built before this check) must never reach a reader.
+    """
+    value = (value or "").strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc \
+            or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    return value
 
 
 def _clean(text: str) -> str:
@@ -166,7 +196,7 @@ def _parse_markdown(lines: list[str]) -> dict:
     return {
         "title": title,
         "date": parse_iso_date(meta.get("date", "")),
-        "url": meta.get("url") or None,
+        "url": http_url(meta.get("url")),
         "author": meta.get("author") or None,
         "paragraphs": paragraphs,
     }
@@ -307,11 +337,77 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def load_corpus(
-    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None
-) -> tuple[list[Article], list[Problem]]:
-    """All readable articles of a folder, and the files that were skipped with the reason.
+def display_name(name: str) -> str:
+    """A file name as it can be printed and stored: bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
+
+@dataclass(frozen=True)
+class CorpusLimits:
+    """What the corpus reader accepts besides well-formed text (settings: config.Config)."""
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    allow_outside_links: bool = False
+
+
+def _screen(corpus_dir: Path, path: Path, limits: CorpusLimits) -> bytes:
+    """The bytes of one corpus file, or CorpusError when the file must be skipped (and why).
+
+    A name that is not UTF-8 cannot be stored, shown or served, so it is refused with a hint rather
+    than breaking the build; a symbolic link out of the corpus folder would publish whatever it
+    points at; and a very large file would take the build hours and gigabytes (one 20 MB paragraph
+    took 40 minutes), so each is refused and reported.
+    """
+    if display_name(path.name) != path.name:
+        raise CorpusError("the file name is not UTF-8; rename the file")
+    if path.is_symlink() and not limits.allow_outside_links:
+        target = path.resolve()
+        if not target.is_relative_to(Path(corpus_dir).resolve()):
+            raise CorpusError("symbolic link to a file outside the corpus folder; refused "
+                              "(QA_CORPUS_ALLOW_OUTSIDE_LINKS=1 allows it)")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CorpusError(f"cannot read file ({exc.strerror})") from exc
+    if size > limits.max_file_bytes:
+        raise CorpusError(f"{size:,} bytes, over the limit of {limits.max_file_bytes:,} per file "
+                          "(QA_MAX_FILE_BYTES); split it or raise the limit")
+    raw = _read(path)
+    if len(raw) > limits.max_file_bytes:  # grew after the stat
+        raise CorpusError(f"over the limit of {limits.max_file_bytes:,} bytes per file (QA_MAX_FILE_BYTES)")
+    return raw
+
+
+def _corpus_entries(corpus_dir: Path, limits: CorpusLimits):
+    """(path, the file's bytes or None, the problem or None) for every corpus file, in name order."""
+    for path in corpus_files(corpus_dir):
+        try:
+            yield path, _screen(corpus_dir, path, limits), None
+        except CorpusError as exc:
+            yield path, None, Problem(display_name(path.name), str(exc))
+
+
+def _fingerprint_entry(digest, path: Path, raw: bytes | None, problem: Problem | None) -> None:
+    digest.update(os.fsencode(path.name) + b"\0")
+    digest.update(hashlib.sha256(raw).digest() if raw is not None else b"skipped: " + problem.reason.encode())
+
+
+@dataclass
+class CorpusRead:
+    """One reading of a corpus folder: its articles, the skipped files, and the fingerprint of what was read."""
+
+    articles: list[Article]
+    problems: list[Problem]
+    fingerprint: str
+
+
+def read_corpus(
+    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None, limits: CorpusLimits | None = None,
+) -> CorpusRead:
+    """All readable articles of a folder, the files that were skipped with the reason, and the fingerprint.
+
+    The fingerprint is made from the very bytes the articles were parsed from (a file that changes
+    meanwhile cannot make an index look up to date with a corpus it was not built from).
     `known` maps (file name, SHA-256 of the file's bytes) to the article parsed from exactly that
     file before; such files are not parsed again (an index update reads most files unchanged).
     """
@@ -321,10 +417,16 @@ def load_corpus(
     articles: list[Article] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in corpus_files(corpus_dir):
+    digest = hashlib.sha256()
+    for path, raw, problem in _corpus_entries(corpus_dir, limits or CorpusLimits()):
+        _fingerprint_entry(digest, path, raw, problem)
+        if problem is not None:
+            problems.append(problem)
+            continue
         try:
-            raw = _read(path)
-            article = (known or {}).get((path.name, hashlib.sha256(raw).hexdigest())) or parse_bytes(raw, path.name)
+            article = (known or {}).get((path.name, hashlib.sha256(raw).hexdigest()))
+            if article is None or article.id != article_id_for(path.name):  # ids made by an older rule: parse again
+                article = parse_bytes(raw, path.name)
         except CorpusError as exc:
             problems.append(Problem(path.name, str(exc)))
             continue
@@ -334,7 +436,7 @@ def load_corpus(
         seen[article.id] = path.name
         articles.append(article)
     problems.extend(unread_files(corpus_dir))
-    return articles, problems
+    return CorpusRead(articles, problems, digest.hexdigest())
 
 
 UNREAD_HINTS = {
@@ -366,14 +468,24 @@ def unread_files(corpus_dir: Path) -> list[Problem]:
             suffix = path.suffix.lower()
             reason = UNREAD_HINTS.get(suffix) or (
                 f"not an article file ({suffix or 'no extension'}; read are {', '.join(CORPUS_SUFFIXES)})")
-        problems.append(Problem(path.name, reason))
+        problems.append(Problem(display_name(path.name), reason))
     return problems
 
 
-def corpus_fingerprint(corpus_dir: Path) -> str:
-    """A hash of every corpus file's name and bytes: equal fingerprints mean nothing to rebuild."""
+def load_corpus(
+    corpus_dir: Path, known: Mapping[tuple[str, str], Article] | None = None, limits: CorpusLimits | None = None,
+) -> tuple[list[Article], list[Problem]]:
+    """All readable articles of a folder, and the files that were skipped with the reason (see read_corpus)."""
+    read = read_corpus(corpus_dir, known, limits)
+    return read.articles, read.problems
+
+
+def corpus_fingerprint(corpus_dir: Path, limits: CorpusLimits | None = None) -> str:
+    """A hash of every corpus file's name and bytes (or why it is skipped): equal fingerprints mean nothing to rebuild.
+
+    Equal to read_corpus's fingerprint of the same files, without parsing them.
+    """
     digest = hashlib.sha256()
-    for path in corpus_files(Path(corpus_dir)):
-        digest.update(path.name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for entry in _corpus_entries(Path(corpus_dir), limits or CorpusLimits()):
+        _fingerprint_entry(digest, *entry)
     return digest.hexdigest()

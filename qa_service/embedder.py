@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .integrity import damaged_files, file_checksums
 from .occupancy import Occupancy
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -118,12 +119,33 @@ def _onnx_model_folder(model_path: str, cache_dir: Path, int8: bool) -> Path:
         try:
             if target.exists() and _read_spec(target).get("source") != fingerprint:
                 shutil.rmtree(target)  # made from another version of the model (or by older code)
+            damage = _export_damage(target) if (target / wanted).exists() else None
+            if damage:
+                log.warning("the ONNX export in %s is damaged (%s); exporting it again", target, damage)
+                shutil.rmtree(target)
             if not (target / wanted).exists():
                 log.info("exporting %s to ONNX (%s) in %s, once", model_path, wanted, target)
                 _export(model_path, target, fingerprint, int8)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return target
+
+
+def _export_damage(folder: Path) -> str | None:
+    """Why an export cannot be trusted (a file truncated or changed since it was made), or None.
+
+    A truncated ONNX file stopped every worker from starting, and nothing made it again.
+    """
+    recorded = _read_spec(folder).get("checksums")
+    if not isinstance(recorded, dict) or not recorded:
+        return "made before its files' checksums were kept"
+    return "; ".join(damaged_files(folder, recorded)) or None
+
+
+def _write_spec(folder: Path, spec: dict) -> None:
+    tmp = folder / (SPEC_FILE + ".tmp")
+    tmp.write_text(json.dumps(spec, indent=2) + "\n")
+    os.replace(tmp, folder / SPEC_FILE)
 
 
 def _read_spec(folder: Path) -> dict:
@@ -167,18 +189,22 @@ def _export(model_path: str, target: Path, fingerprint: str, int8: bool) -> None
         spec = _lean_spec(exported, staging, fingerprint)
         if int8:
             _quantize(_fused_graph(staging, spec), staging / INT8_FILE)
-    (staging / SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     for name in TORCH_WEIGHTS:
         (staging / name).unlink(missing_ok=True)
     if int8:
         (staging / FP32_FILE).unlink()
         (staging / FUSED_FILE).unlink(missing_ok=True)
     wanted = INT8_FILE if int8 else FP32_FILE
+    spec["checksums"] = file_checksums(staging)  # checked at every start (_export_damage)
     if target.exists():  # holds the other variant of the same export: add this one beside it
         (target / wanted).parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / wanted, target / wanted)
         shutil.rmtree(staging)
+        kept = _read_spec(target)
+        kept.setdefault("checksums", {})[wanted] = spec["checksums"][wanted]
+        _write_spec(target, kept)
     else:
+        _write_spec(staging, spec)
         os.replace(staging, target)
 
 

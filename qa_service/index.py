@@ -10,11 +10,14 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import heap
+from .corpus import http_url
 from .dense import read_dense_index, scan_copy
 from .integrity import damaged_files
 from .lexical import LexicalIndex, SentenceTerms
@@ -58,6 +61,7 @@ class Snapshot:
                 f"the index was built with model {self.manifest.get('model')!r} but the service uses "
                 f"{model_name!r}; rebuild it with `qa-service index`"
             )
+        self.file_stamps = self._file_stamps()  # before the check: a change after it is seen by changed_on_disk
         damaged = damaged_files(self.path, self.manifest.get("files") or {})
         if damaged:
             raise IndexUnavailable(f"{self.path.name}: damaged index files ({'; '.join(damaged)})")
@@ -81,7 +85,8 @@ class Snapshot:
             articles = db.execute(
                 "SELECT id, title, date, url, author, n_paragraphs FROM articles ORDER BY date DESC, title"
             )
-            self.articles = {row[0]: ArticleInfo(*row) for row in articles}
+            # http(s) only, also from generations built before corpus.http_url checked it
+            self.articles = {row[0]: ArticleInfo(*row[:3], http_url(row[3]), *row[4:]) for row in articles}
             self.paragraphs: dict[str, list[str]] = {}
             paragraphs = db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number")
             for article_id, text in paragraphs:
@@ -121,6 +126,25 @@ class Snapshot:
     def n_passages(self) -> int:
         return len(self.passage_text)
 
+    def _file_stamps(self) -> dict[str, tuple | None]:
+        stamps: dict[str, tuple | None] = {}
+        for name in ["manifest.json", *(self.manifest.get("files") or {})]:
+            try:
+                st = (self.path / name).stat()
+                stamps[name] = (st.st_ino, st.st_size, st.st_mtime_ns)
+            except OSError:
+                stamps[name] = None
+        return stamps
+
+    def changed_on_disk(self) -> bool:
+        """True when a file of this generation was written, replaced or removed since it was loaded."""
+        return self._file_stamps() != self.file_stamps
+
+    def damage(self) -> list[str]:
+        """The generation's files that fail their size or checksum check now (see integrity.py)."""
+        self.file_stamps = self._file_stamps()
+        return damaged_files(self.path, self.manifest.get("files") or {})
+
 
 class IndexReader:
     """Hands out the current Snapshot, loading a new one when CURRENT names another generation.
@@ -129,6 +153,11 @@ class IndexReader:
     `error` says what went wrong, so a bad build never takes the service down.
     """
 
+    # How often the served generation's files are stat()ed for changes. A worker that loaded a generation
+    # before its files were damaged would otherwise serve it on, while a worker started after the damage
+    # serves an older one: /healthz alternated between versions.
+    VERIFY_SECONDS = 2.0
+
     def __init__(self, index_dir: Path, model_name: str | None = None):
         self.index_dir = Path(index_dir)
         self.model_name = model_name
@@ -136,6 +165,8 @@ class IndexReader:
         self._snapshot: Snapshot | None = None
         self._seen: tuple | None = None
         self._lock = threading.Lock()
+        self._next_verify = 0.0
+        self._failed: tuple | None = None  # _generation_stamp of the generation CURRENT names, if it failed to load
 
     def _stamp(self) -> tuple | None:
         try:
@@ -147,21 +178,63 @@ class IndexReader:
     def snapshot(self) -> Snapshot:
         """The snapshot to answer one request with; raises IndexUnavailable when there is none."""
         stamp = self._stamp()
-        if stamp != self._seen:
+        if stamp != self._seen or time.monotonic() >= self._next_verify:
+            served = self._snapshot
             with self._lock:
                 if stamp != self._seen:
-                    self._reload(stamp)
+                    self._reload()
+                    # Only now: a thread that sees the new stamp while another loads waits on the lock for the
+                    # new generation, rather than answering from the old one (a client that was told 201
+                    # must find its article on every thread).
+                    self._seen = stamp
+                elif time.monotonic() >= self._next_verify:
+                    self._verify()
+                self._next_verify = time.monotonic() + self.VERIFY_SECONDS
+                if self._snapshot is not served:
+                    heap.release_free_memory()  # the previous generation's arrays are freed (see heap.py)
         if self._snapshot is None:
             raise IndexUnavailable(self.error or f"no index in {self.index_dir}; run `qa-service index`")
         return self._snapshot
 
-    def _reload(self, stamp: tuple | None) -> None:
-        self._seen = stamp
+    def _verify(self) -> None:
+        """Serve what a newly started worker would, when files changed on disk but CURRENT did not.
+
+        The served generation damaged meanwhile: serve the newest older one that loads. The generation
+        CURRENT names, which failed to load, repaired meanwhile: serve it (and drop the warning).
+        """
+        snapshot = self._snapshot
+        if self._failed is not None and self._failed != self._generation_stamp(self._failed[0]):
+            self._failed = None
+            self._reload()
+        elif snapshot is not None and snapshot.changed_on_disk():
+            damaged = snapshot.damage()
+            if damaged:
+                log.error("index generation %s damaged while served (%s)", snapshot.path.name, "; ".join(damaged))
+                self._snapshot = None
+                self._reload()
+
+    def _generation_stamp(self, name: str) -> tuple:
+        """(name, the inode, size and mtime of every file of that generation): changes when any file is written."""
+        folder = self.index_dir / name
+        try:
+            files = sorted(p for p in folder.rglob("*") if p.is_file())
+            return name, tuple((str(p.relative_to(folder)), *self._stat(p)) for p in files)
+        except OSError:
+            return name, ()
+
+    @staticmethod
+    def _stat(path: Path) -> tuple:
+        st = path.stat()
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def _reload(self) -> None:
+        self._failed = None
         name = read_current_name(self.index_dir)
         if name is None and not (self.index_dir / CURRENT).exists():
             self.error = f"no index in {self.index_dir}; run `qa-service index`"
             return
         if self._snapshot is not None and self._snapshot.path.name == name:
+            self.error = None  # CURRENT names the generation served (again): no older generation is served
             return
         try:
             if name is None:
@@ -175,6 +248,7 @@ class IndexReader:
             return
         except IndexUnavailable as exc:
             self.error = str(exc)
+            self._failed = self._generation_stamp(name) if name else None
             log.error("index generation not served: %s", exc)
         if self._snapshot is not None:
             log.warning("still serving %s (version %s)", self._snapshot.path.name, self._snapshot.version)

@@ -10,14 +10,213 @@ A question encoded while no other encode runs in any worker uses every core inst
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import threading
+import time
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import NoMoreData, ParseException
+from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
 from .config import Config
 from .embedder import THREADS_ENV
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
+
+# A request's line, headers and body must all arrive within this many seconds of its first byte. A client that
+# trickles its request holds one worker thread at most this long, then gets 408 (or the connection closes).
+REQUEST_READ_SECONDS = 10.0
+# Threads per worker beyond --threads that only read requests: up to this many slow clients per worker cost
+# their own connections and nothing else (each at most REQUEST_READ_SECONDS).
+READER_THREADS = 32
+# Statuses after which the rest of the request is not read: the connection is closed, and says so.
+CLOSING_STATUSES = ("408", "413")
+_current = threading.local()  # the gunicorn request a worker thread is serving
+
+
+class SlowClient(NoMoreData):
+    """The request did not arrive within REQUEST_READ_SECONDS (gunicorn closes quietly on NoMoreData)."""
+
+
+class _DeadlineSocket:
+    """A client socket whose reads for one request share one deadline; everything else passes through.
+
+    gunicorn's gthread worker reads a request with blocking recv() calls and no timeout, so eight clients
+    sending 3 bytes of a 1,000-byte body held every thread of a worker for as long as they liked.
+    """
+
+    def __init__(self, sock, seconds: float):
+        self._sock = sock
+        self._seconds = seconds
+        self._deadline: float | None = None
+        self._armed = True
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def new_request(self) -> None:
+        self._deadline, self._armed = None, True  # the clock starts at the request's first read
+
+    def request_read(self) -> None:
+        """The request is read whole: later reads (gunicorn draining the connection) keep their own timeouts."""
+        self._armed = False
+
+    def recv(self, size: int, *flags):
+        if not self._armed:
+            return self._sock.recv(size, *flags)
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + self._seconds
+        remaining = self._deadline - now
+        if remaining <= 0:
+            raise SlowClient()
+        prior = self._sock.gettimeout()
+        self._sock.settimeout(remaining if prior is None else min(remaining, prior))
+        try:
+            return self._sock.recv(size, *flags)
+        except TimeoutError:
+            raise SlowClient() from None
+        finally:
+            self._sock.settimeout(prior)
+
+
+def _json_error(sock, status_int: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it refuses itself (bad request line, header too large ...), as JSON with
+    the same security headers as the application's answers, instead of an HTML page."""
+    from .web import SECURITY_HEADERS
+
+    code = reason.lower().replace(" ", "_") or "bad_request"
+    body = json.dumps({"error": {"code": code, "message": message or reason}}).encode()
+    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
+               "Cache-Control": "no-store", **SECURITY_HEADERS}
+    head = f"HTTP/1.1 {status_int} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class QAWorker(ThreadWorker):
+    """gunicorn's threaded worker with a deadline on reading each request and JSON for the requests it refuses."""
+
+    def init_process(self):
+        gunicorn_util.write_error = _json_error  # the one place gunicorn writes its own error pages (workers/base.py)
+        super().init_process()
+
+    def handle(self, conn):
+        if not isinstance(conn.sock, _DeadlineSocket):
+            conn.sock = _DeadlineSocket(conn.sock, REQUEST_READ_SECONDS)  # before the parser is made from it
+        conn.sock.new_request()
+        return super().handle(conn)
+
+    def handle_request(self, req, conn):
+        _current.req, _current.sock = req, conn.sock
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            _current.req = _current.sock = None
+
+
+class _GuardedInput:
+    """wsgi.input whose failures are HTTP errors: a malformed chunked body is 400, a body too slow 408.
+
+    gunicorn raises its parse errors (not OSError) from the body read, which reached Flask as a 500.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.failed = False
+
+    def _guard(self, read, *args):
+        try:
+            return read(*args)
+        except SlowClient:
+            self.failed = True
+            raise RequestTimeout(f"the request body did not arrive within {REQUEST_READ_SECONDS:.0f} s") from None
+        except ParseException as exc:
+            self.failed = True
+            raise BadRequest(f"malformed request body ({type(exc).__name__})") from None
+        except NoMoreData:
+            self.failed = True
+            raise ClientDisconnected("the client closed the connection before the whole body arrived") from None
+
+    def read(self, size=None):
+        return self._guard(self._stream.read, size)
+
+    def readline(self, size=None):
+        return self._guard(self._stream.readline, size)
+
+    def readlines(self, hint=None):
+        return self._guard(self._stream.readlines, hint)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+def _read_body(environ, stream: _GuardedInput, limit: int):
+    """The request body, read whole before the application runs (at most `limit` + 1 bytes), as a new wsgi.input.
+
+    A body that cannot be read (too slow, malformed, cut off) gives an input that raises that error when
+    the application reads it, so the application still answers it as JSON. A body over the limit that
+    the client announced is not read: the application refuses it (413) from its Content-Length.
+    """
+    length = environ.get("CONTENT_LENGTH") or ""
+    try:
+        if length.isdigit():
+            if int(length) > limit:
+                return stream
+            data = stream.read(int(length))
+        elif environ.get("wsgi.input_terminated"):  # chunked: read to its end, or one byte over the limit
+            data = stream.read(limit + 1)
+        else:
+            return stream
+    except HTTPException as exc:
+        return _FailedInput(exc)
+    return io.BytesIO(data)
+
+
+class _FailedInput:
+    def __init__(self, error: HTTPException):
+        self.error = error
+
+    def read(self, *args):
+        raise self.error
+
+    readline = readlines = read
+
+    def __iter__(self):
+        raise self.error
+
+
+def guarded(app, slots: int, limit: int):
+    """WSGI middleware: the body is read whole (within the read deadline) before the application runs, and at
+    most `slots` requests run the application at once.
+
+    The worker has READER_THREADS threads more than `slots`: a slow client holds one of those while its
+    request trickles in, never one of the threads that answer questions. Body read errors become 4xx, and
+    after them (or a 408/413) gunicorn closes the connection and says `Connection: close` (it said
+    keep-alive, then closed, when a refused body was left unread).
+    """
+    running = threading.BoundedSemaphore(slots)
+
+    def wsgi(environ, start_response):
+        stream = _GuardedInput(environ["wsgi.input"])
+        environ["wsgi.input"] = _read_body(environ, stream, limit)
+        sock = getattr(_current, "sock", None)
+        if isinstance(sock, _DeadlineSocket):
+            sock.request_read()  # an answer that takes long (an admin build) must not run out the read deadline
+
+        def start(status, headers, exc_info=None):
+            req = getattr(_current, "req", None)
+            if req is not None and (stream.failed or status[:3] in CLOSING_STATUSES):
+                req.must_close = True
+            return start_response(status, headers, exc_info)
+
+        with running:
+            return app(environ, start)
+
+    return wsgi
 
 
 def threads_per_worker(workers: int) -> int:
@@ -25,10 +224,11 @@ def threads_per_worker(workers: int) -> int:
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, config: Config, options: dict, compute_threads: int):
+    def __init__(self, config: Config, options: dict, compute_threads: int, app_slots: int):
         self.qa_config = config
         self.options = options
         self.compute_threads = compute_threads
+        self.app_slots = app_slots  # requests a worker answers at once (--threads); see guarded()
         self.occupancy = SharedOccupancy(slots=int(options["workers"]))  # made here, in the master, before any fork
         super().__init__()
 
@@ -53,14 +253,16 @@ class _Gunicorn(BaseApplication):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
         from .service import limit_math_threads
         from .web import create_app
+        from .web.admin import recover_at_start
 
         limit_math_threads(self.compute_threads)
         configure_event_log()
+        recover_at_start(self.qa_config)  # an admin change a killed worker left half-done
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
         service.warm_up()
-        return app
+        return guarded(app, slots=self.app_slots, limit=self.qa_config.max_body_bytes)
 
 
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
@@ -71,8 +273,11 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
+        "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
+        "worker_class": QAWorker,
+        # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
+        # second server took over the first's. Nothing here uses gunicornc.
+        "control_socket_disable": True,
         "timeout": 120,
         "graceful_timeout": 30,
         "keepalive": 5,
@@ -87,6 +292,6 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
               message=f"admin API {admin}: POST/DELETE /api/articles "
                       + ("need the token" if config.admin_token else "answer 403 (set QA_ADMIN_TOKEN to enable)"))
     try:
-        _Gunicorn(config, options, compute_threads).run()
+        _Gunicorn(config, options, compute_threads, app_slots=threads).run()
     finally:
         remove_multiprocess_folder(metrics_folder)

@@ -24,17 +24,18 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from . import heap
 from .carryover import read_carryover
-from .corpus import Article, Problem, corpus_fingerprint, load_corpus
+from .corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
 from .dense import make_dense_index, write_dense_index
-from .integrity import file_checksums
+from .integrity import damaged_files, file_checksums
 from .lexical import build_lexical
 from .metrics import observe_build
 from .passages import Passage, Sentence, cut_article
@@ -96,20 +97,29 @@ def generations(index_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str) -> bool:
-    """True when the serving generation was built from exactly these corpus files, model and encoder."""
+def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str,
+                  limits: CorpusLimits | None = None) -> bool:
+    """True when the serving generation was built from exactly these corpus files, model and encoder,
+    and its files pass their size and checksum check.
+
+    A damaged generation is not up to date: `qa-service index` (and so `make run`) builds a good one,
+    rather than leaving a server that answers 503 for ever.
+    """
     name = read_current_name(index_dir)
     if not name:
         return False
+    generation = Path(index_dir) / name
     try:
-        manifest = read_manifest(Path(index_dir) / name)
+        manifest = read_manifest(generation)
     except (OSError, ValueError):
         return False
     return (
         manifest.get("format") == FORMAT
         and manifest.get("model") == model_name
         and manifest.get("encoder") == encoder
-        and manifest.get("corpus_fingerprint") == corpus_fingerprint(corpus_dir)
+        and manifest.get("corpus_fingerprint") == corpus_fingerprint(corpus_dir, limits)
+        and isinstance(manifest.get("files"), dict)
+        and not damaged_files(generation, manifest["files"])
     )
 
 
@@ -144,6 +154,9 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+fsync_dir = _fsync_dir  # for the admin routes, which rename files in the corpus folder
 
 
 def _fsync_tree(path: Path) -> None:
@@ -246,28 +259,38 @@ def build_index(
     batch_size: int = 32,
     progress: ProgressFactory | None = None,
     lock_wait_seconds: float = 600.0,
+    lock_held: bool = False,
+    limits: CorpusLimits | None = None,
 ) -> BuildReport:
-    """Build (incrementally) a new generation from `corpus_dir` and make it the served one."""
+    """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
+
+    With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
+    lock, so that no other build can read the corpus half-changed (the admin routes do this).
+    """
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
-                              lock_wait_seconds=lock_wait_seconds)
+                              lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits)
+    heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
 
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int,
-                 progress: ProgressFactory | None, lock_wait_seconds: float) -> BuildReport:
+                 progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
+                 limits: CorpusLimits | None) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    with build_lock(index_dir, lock_wait_seconds):
+    with nullcontext() if lock_held else build_lock(index_dir, lock_wait_seconds):
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
-        fingerprint = corpus_fingerprint(corpus_dir)
         current = read_current_name(index_dir)
         previous = read_carryover(index_dir / current if current else None, model=embedder.name,
                                   encoder=embedder.encoder, dimension=embedder.dimension, index_format=FORMAT,
                                   vector_formats=VECTOR_FORMATS)
-        articles, problems = load_corpus(corpus_dir, previous.known_files())
+        # The corpus is listed, read and fingerprinted in one pass, under the lock: the manifest's
+        # fingerprint is that of the files this generation holds, never of a listing taken earlier.
+        corpus = read_corpus(corpus_dir, previous.known_files(), limits)
+        articles, problems, fingerprint = corpus.articles, corpus.problems, corpus.fingerprint
         if not articles:
             raise EmptyCorpus(f"no readable articles in {corpus_dir}; the current index is unchanged")
 
@@ -303,42 +326,48 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
         name = f"gen-{number:06d}"
         staging = index_dir / f"{name}.partial"
         staging.mkdir(parents=True)
-        np.save(staging / "passages.npy", passage_vectors)
-        np.save(staging / "sentences.npy", sentence_vectors)
-        dense = make_dense_index(passage_vectors)
-        write_dense_index(dense, staging / "dense.faiss")
-        _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
-        title_number = {a.id: i for i, a in enumerate(articles)}
-        lexical, sentence_terms = build_lexical(
-            [" ".join(tokenize(a.title)) for a in articles],
-            np.array([title_number[p.article_id] for p in passages], dtype=np.int64),
-            [s.terms for _, s in sentences],
-            np.array([row for row, _ in sentences], dtype=np.int64),
-        )
-        lexical.save(staging / "lexical")
-        sentence_terms.save(staging)
-        report.version = f"{number:06d}-{fingerprint[:8]}"
-        manifest = {
-            "format": FORMAT,
-            "version": report.version,
-            "generation": name,
-            "model": embedder.name,
-            "backend": embedder.backend,
-            "encoder": embedder.encoder,
-            "dimension": embedder.dimension,
-            "corpus_fingerprint": fingerprint,
-            "dense_index": type(dense).__name__,
-            "articles": len(articles),
-            "passages": len(passages),
-            "sentences": len(sentences),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "files": file_checksums(staging),
-        }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        _fsync_tree(staging)
-        os.replace(staging, index_dir / name)
-        _fsync_dir(index_dir)
-        _switch_current(index_dir, name)
+        try:
+            np.save(staging / "passages.npy", passage_vectors)
+            np.save(staging / "sentences.npy", sentence_vectors)
+            dense = make_dense_index(passage_vectors)
+            write_dense_index(dense, staging / "dense.faiss")
+            _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
+            title_number = {a.id: i for i, a in enumerate(articles)}
+            lexical, sentence_terms = build_lexical(
+                [" ".join(tokenize(a.title)) for a in articles],
+                np.array([title_number[p.article_id] for p in passages], dtype=np.int64),
+                [s.terms for _, s in sentences],
+                np.array([row for row, _ in sentences], dtype=np.int64),
+            )
+            lexical.save(staging / "lexical")
+            sentence_terms.save(staging)
+            report.version = f"{number:06d}-{fingerprint[:8]}"
+            manifest = {
+                "format": FORMAT,
+                "version": report.version,
+                "generation": name,
+                "model": embedder.name,
+                "backend": embedder.backend,
+                "encoder": embedder.encoder,
+                "dimension": embedder.dimension,
+                "corpus_fingerprint": fingerprint,
+                "dense_index": type(dense).__name__,
+                "articles": len(articles),
+                "passages": len(passages),
+                "sentences": len(sentences),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "files": file_checksums(staging),
+            }
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            _fsync_tree(staging)
+            os.replace(staging, index_dir / name)
+            _fsync_dir(index_dir)
+            _switch_current(index_dir, name)
+        except BaseException:
+            # A full disk or a permission error half-way: the served generation is untouched, and the
+            # half-written one is removed now rather than holding the space until the next build.
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         _prune(index_dir, keep=name)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
             yield
 
     store.build_lock = build_lock
-    for name in ("load_corpus", "write_dense_index", "_write_sqlite", "_fsync_tree", "_fsync_dir", "_switch_current",
+    for name in ("read_corpus", "write_dense_index", "_write_sqlite", "_fsync_tree", "_fsync_dir", "_switch_current",
                  "_prune"):
         setattr(store, name, paused(name.strip("_"), getattr(store, name)))
     real_replace = store.os.replace

@@ -270,10 +270,10 @@ def test_uploading_the_donga_layout(env):
     ("..\\..\\windows.md", "windows.md"),
     ("sub/dir/../../x.txt", "x.txt"),
     (".hidden.txt", "hidden.txt"),
-    ("..txt", "article.txt"),
+    ("..txt", "article-cdb4ee2aea.txt"),  # nothing to transliterate: a hash of the name
     ("CON.TXT", "con.txt"),
     ("a\x00b.txt", "a-b.txt"),
-    ("caf\u00e9 \u00fcber.md", "caf-ber.md"),
+    ("caf\u00e9 \u00fcber.md", "cafe-uber.md"),  # transliterated
     ("x" * 300 + ".txt", "x" * 120 + ".txt"),
 ])
 def test_uploaded_file_names_are_sanitised_and_nothing_is_written_outside_the_corpus(env, filename, stored):

@@ -97,7 +97,7 @@ def phases(output: str) -> list[tuple[str, float]]:
 # --- kill -9 during a build --------------------------------------------------------------------------------------
 
 # Every step of a build; "rename" is gen-N.partial -> gen-N, "rename-done" leaves a complete generation not yet served.
-KILL_POINTS = ["locked", "load_corpus-done", "encode", "write_sqlite", "fsync_tree", "rename", "rename-done",
+KILL_POINTS = ["locked", "read_corpus-done", "encode", "write_sqlite", "fsync_tree", "rename", "rename-done",
                "switch_current", "switch_current-done", "prune"]
 
 

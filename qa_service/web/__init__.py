@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 from ..config import Config
 from ..service import QAService
@@ -42,6 +42,9 @@ def create_app(config: Config | None = None, service: QAService | None = None) -
     def add_security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.path.startswith(("/api/", "/healthz")):
+            # Answers change with every index version and admin change: no cache (or proxy) may keep one.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app

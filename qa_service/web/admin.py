@@ -4,13 +4,16 @@ Both need `Authorization: Bearer <QA_ADMIN_TOKEN>` (403 when the server has no t
 wrong). An article is written into the corpus folder under a name made from its id (never from the
 client's path), atomically, and the index is rebuilt incrementally; if the build fails, the corpus
 file is put back as it was, so the corpus and the served index never disagree because of a request.
-One admin change runs at a time across all workers of a server (a lock file in the index folder).
+One admin change runs at a time across all workers of a server (a lock file in the index folder); it
+also takes the build lock before it touches the corpus, so no other build reads the corpus half-changed,
+and journals what it does, so that a change whose worker died is finished or undone at the next start.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import re
@@ -22,8 +25,25 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..corpus import CORPUS_SUFFIXES, Article, CorpusError, article_id_for, corpus_files, parse_text
-from ..store import EmptyCorpus, IndexBusy, build_index, file_lock
+from ..corpus import (
+    CORPUS_SUFFIXES,
+    Article,
+    CorpusError,
+    article_id_for,
+    corpus_files,
+    corpus_fingerprint,
+    parse_text,
+)
+from ..store import (
+    EmptyCorpus,
+    IndexBusy,
+    build_index,
+    build_lock,
+    file_lock,
+    fsync_dir,
+    read_current_name,
+    read_manifest,
+)
 from .errors import ApiError, error_response
 from .validation import json_body
 
@@ -32,6 +52,7 @@ log = logging.getLogger(__name__)
 admin = Blueprint("admin", __name__)
 
 ADMIN_LOCK = ".admin.lock"
+JOURNAL = ".admin-change.json"  # in the index folder while a change is under way
 LOCK_WAIT_SECONDS = 30.0  # for the admin lock, then again for the build lock: well inside gunicorn's 120 s
 MAX_TITLE_CHARS = 300
 MAX_URL_CHARS = 2000
@@ -76,6 +97,24 @@ def admin_lock(index_dir: Path, wait_seconds: float = LOCK_WAIT_SECONDS):
             stack.enter_context(file_lock(index_dir / ADMIN_LOCK, wait_seconds, "another article change is running"))
         except IndexBusy:
             raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
+        yield
+
+
+@contextmanager
+def corpus_change_lock(config, wait_seconds: float | None = None):
+    """The admin lock, then the build lock, both held before the corpus is read or changed.
+
+    With the build lock taken first, a build from the CLI can never list the corpus while a file is
+    moved aside or half-added, and a refused change (503) has touched nothing.
+    """
+    wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    index_dir = Path(config.index_dir)
+    with admin_lock(index_dir, wait_seconds), ExitStack() as stack:
+        try:
+            stack.enter_context(build_lock(index_dir, wait_seconds))
+        except IndexBusy as exc:
+            raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
+        recover_interrupted_change(config)
         yield
 
 
@@ -167,8 +206,8 @@ def _aside(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.aside")
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = _aside(path)
+def _write_atomically(path: Path, text: str, tmp: Path | None = None) -> None:
+    tmp = tmp or _aside(path)
     try:
         with open(tmp, "x", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -179,26 +218,102 @@ def _write_atomically(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _write_journal(index_dir: Path, entry: dict) -> None:
+    """The change about to be made, so that a worker killed half-way can be undone (or finished) later."""
+    journal = Path(index_dir) / JOURNAL
+    tmp = journal.with_name(JOURNAL + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(entry, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, journal)
+
+
+def recover_interrupted_change(config) -> str | None:
+    """Finish or undo an admin change whose worker died half-way (kill -9, OOM, a timeout); what was done, or None.
+
+    The caller holds corpus_change_lock (a live change holds it throughout, so a journal found under the
+    lock belongs to a dead worker). If the served index was built from the corpus as the change left
+    it, the change is complete and the files it moved aside are deleted; otherwise the corpus is put back
+    as it was, which is what the served index holds.
+    """
+    journal = Path(config.index_dir) / JOURNAL
+    try:
+        entry = json.loads(journal.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.error("cannot read %s (%s); the corpus is left as it is", journal, exc)
+        return None
+    corpus_dir = Path(config.corpus_dir)
+    moved = [(corpus_dir / hidden, corpus_dir / original) for hidden, original in entry.get("moved", [])]
+    added = corpus_dir / entry["added"] if entry.get("added") else None
+    if entry.get("temp"):
+        (corpus_dir / entry["temp"]).unlink(missing_ok=True)
+    current = read_current_name(config.index_dir)
+    try:
+        served = read_manifest(Path(config.index_dir) / current).get("corpus_fingerprint") if current else None
+    except (OSError, ValueError):
+        served = None
+    if served is not None and served == corpus_fingerprint(corpus_dir, config.corpus_limits):
+        for hidden, _ in moved:
+            hidden.unlink(missing_ok=True)
+        outcome = "completed"
+    else:
+        # Moves come before the write: the added file exists only once every planned move is done, and when
+        # it has the name of a moved file, that file is then aside.
+        if added is not None and added.exists() and all(hidden.exists() for hidden, _ in moved):
+            added.unlink()
+        for hidden, original in reversed(moved):
+            if hidden.exists():
+                os.replace(hidden, original)
+        outcome = "undone"
+    journal.unlink()
+    fsync_dir(corpus_dir)
+    log.warning("an interrupted article change was %s (%s)", outcome, entry)
+    return outcome
+
+
+def recover_at_start(config) -> None:
+    """At a worker's start: recover an admin change that a dead worker left half-done (see above)."""
+    if not (Path(config.index_dir) / JOURNAL).exists():
+        return
+    try:
+        with corpus_change_lock(config):
+            pass  # the lock recovers
+    except ApiError as exc:
+        log.warning("an interrupted article change is left for the next change to recover: %s", exc.message)
+
+
 def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None):
-    """Move `remove` out of the corpus, write `add`, rebuild; on any failure put the corpus back."""
+    """Move `remove` out of the corpus, write `add`, rebuild; on any failure put the corpus back.
+
+    The caller holds corpus_change_lock. A journal in the index folder records the change until it is
+    complete or undone, for recover_interrupted_change if this process dies meanwhile.
+    """
     service = _service()
     config = current_app.config["QA"]
+    corpus_dir = Path(config.corpus_dir)
+    plan = [(_aside(path), path) for path in remove]
+    temp = _aside(add[0]) if add is not None else None
+    _write_journal(config.index_dir, {
+        "moved": [[hidden.name, original.name] for hidden, original in plan],
+        "added": add[0].name if add is not None else None,
+        "temp": temp.name if temp is not None else None,
+    })
     moved: list[tuple[Path, Path]] = []
     written: Path | None = None
     done = False
     try:
-        for path in remove:
-            hidden = _aside(path)
+        for hidden, path in plan:
             os.replace(path, hidden)
             moved.append((hidden, path))
         if add is not None:
             written = add[0]
-            _write_atomically(written, add[1])
+            _write_atomically(written, add[1], temp)
         report = build_index(config.corpus_dir, config.index_dir, service.embedder,
-                             batch_size=config.batch_size, lock_wait_seconds=LOCK_WAIT_SECONDS)
+                             batch_size=config.batch_size, lock_held=True, limits=config.corpus_limits)
         done = True
-    except IndexBusy as exc:
-        raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
     except EmptyCorpus:
         raise ApiError(409, "last_article", "the corpus cannot be left empty; the article was kept") from None
     except Exception as exc:
@@ -214,6 +329,8 @@ def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None)
                 written.unlink(missing_ok=True)
             for hidden, original in reversed(moved):
                 os.replace(hidden, original)
+        (Path(config.index_dir) / JOURNAL).unlink(missing_ok=True)
+        fsync_dir(corpus_dir)
     return report
 
 
@@ -236,9 +353,12 @@ def add_article():
     except CorpusError as exc:
         raise ApiError(400, "invalid_article", f"the article cannot be read: {exc}") from None
     config = current_app.config["QA"]
+    if len(text.encode("utf-8")) > config.max_file_bytes:  # the corpus reader would skip the file
+        raise ApiError(413, "article_too_large",
+                       f"the article file would exceed the corpus limit of {config.max_file_bytes:,} bytes")
     corpus_dir = Path(config.corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    with admin_lock(Path(config.index_dir)):
+    with corpus_change_lock(config):
         existing = _files_of(corpus_dir, article.id)
         if existing and not replace:
             raise ApiError(409, "article_exists",
@@ -259,7 +379,7 @@ def delete_article(article_id: str):
     missing = ApiError(404, "not_found", f"no article with id {article_id[:100]!r} in the corpus")
     if not ARTICLE_ID.match(article_id):
         raise missing
-    with admin_lock(Path(config.index_dir)):
+    with corpus_change_lock(config):
         files = _files_of(Path(config.corpus_dir), article_id)
         if not files:
             raise missing

@@ -1,0 +1,181 @@
+"""Issue 11 against the real server (`qa-service serve`, gunicorn, the real model), on 127.0.0.1 only.
+
+Malformed chunked bodies, requests gunicorn refuses itself, 413 and keep-alive, slow clients, and the
+control socket. One server for the module (a model load per server); every socket has a timeout.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+
+import pytest
+
+from .test_faults import Server, slow
+
+SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, built_index):
+    corpus, index = built_index
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(corpus, root / "corpus")
+    shutil.copytree(index, root / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    home = root / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as env:  # where gunicorn would put its control socket
+        env.setenv("HOME", str(home))
+        env.delenv("XDG_RUNTIME_DIR", raising=False)
+        served = Server(root / "corpus", root / "index", root)
+    served.home = home
+    try:
+        assert served.wait_until_answering()[0] == 200
+        yield served
+    finally:
+        served.stop()
+
+
+def exchange(server: Server, raw: bytes, timeout: float = 30) -> tuple[int, dict, bytes, socket.socket]:
+    """Send raw bytes; read one response. (status, headers with lower-case names, body, the open socket)."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    sock.sendall(raw)
+    return (*read_response(sock), sock)
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a response: {data!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", 0))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def json_error(status: int, headers: dict, body: bytes) -> dict:
+    import json
+
+    assert headers.get("content-type", "").startswith("application/json"), (status, headers, body[:200])
+    for name in SECURITY:
+        assert name.lower() in headers, (name, headers)
+    return json.loads(body)["error"]
+
+
+CHUNKED = (b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+@slow
+@pytest.mark.parametrize("body", [
+    b"zz\r\n{}\r\n0\r\n\r\n",  # chunk size not hex
+    b"-10\r\n{}\r\n0\r\n\r\n",  # negative chunk size
+    b"2\r\n{}\r\n0\r\nbad trailer line\r\n\r\n",  # a trailer without a colon
+    b"2\r\n{}XX0\r\n\r\n",  # a chunk without its terminator
+])
+def test_malformed_chunked_bodies_are_400_json_and_close(server, body):
+    status, headers, payload, sock = exchange(server, CHUNKED + body)
+    with sock:
+        assert status == 400, payload
+        assert json_error(status, headers, payload)["code"] == "bad_request"
+        assert headers["connection"] == "close" and closed_by_server(sock)
+    assert "Traceback" not in server.log()
+
+
+@slow
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),  # a 9 KB header
+    (b"get /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 400),  # a lower-case method
+    (b"GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n", 400),  # an HTTP/2.0 request line
+    (b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400),
+])
+def test_requests_gunicorn_refuses_are_json_with_the_security_headers(server, raw, status):
+    answered, headers, payload, sock = exchange(server, raw)
+    with sock:
+        assert answered == status, payload
+        error = json_error(answered, headers, payload)
+        assert error["code"] and error["message"]
+        assert headers["connection"] == "close" and headers["cache-control"] == "no-store"
+
+
+@slow
+def test_413_says_close_and_a_small_request_keeps_the_connection(server):
+    big = b'{"question": "' + b"x" * 70_000 + b'"}'
+    raw = (b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+           b"Content-Length: " + str(len(big) + 1_000_000).encode() + b"\r\n\r\n" + big)
+    status, headers, payload, sock = exchange(server, raw)
+    with sock:
+        assert status == 413 and json_error(status, headers, payload)["code"] == "request_entity_too_large"
+        assert headers["connection"] == "close" and closed_by_server(sock)
+    ok = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    status, headers, _, sock = exchange(server, ok)
+    with sock:  # a request that was read whole keeps the connection: the next one on it is answered
+        assert status == 200 and headers["connection"] == "keep-alive"
+        assert headers["cache-control"] == "no-store"
+        sock.sendall(ok)
+        assert read_response(sock)[0] == 200
+
+
+@slow
+def test_slow_clients_cost_their_connections_not_the_service(server):
+    """8 clients send their headers and 3 of 1,000 body bytes, then a byte now and then (for up to 90 s);
+    the worker answers on 4 threads. A normal request must still be answered, and each slow client gets 408."""
+    head = (b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n")
+    slow_clients = []
+    for _ in range(8):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        sock.sendall(head + b'{"q')
+        slow_clients.append(sock)
+    try:
+        time.sleep(1.0)  # they hold the worker's threads by now
+        started = time.monotonic()
+        status, headers, body, sock = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", timeout=60)
+        sock.close()
+        print(f"\nbeside 8 slow clients, /healthz answered in {time.monotonic() - started:.2f} s")
+        assert status == 200, body
+        answers = []
+        deadline = time.monotonic() + 90
+        for client in slow_clients:
+            while time.monotonic() < deadline:
+                try:
+                    client.sendall(b" ")  # trickling on: the server must not wait for it
+                except OSError:  # closed by the server after its answer
+                    break
+                client.settimeout(1.0)
+                try:
+                    answers.append(read_response(client)[0])
+                    break
+                except TimeoutError:
+                    continue
+                except ConnectionError:
+                    answers.append("closed")
+                    break
+        assert answers == [408] * 8 or set(answers) <= {408, "closed"} and answers, answers
+    finally:
+        for client in slow_clients:
+            client.close()
+    assert "Traceback" not in server.log()
+
+
+@slow
+def test_the_server_makes_no_shared_control_socket(server):
+    assert server.process.poll() is None
+    assert not (server.home / ".gunicorn").exists(), list((server.home / ".gunicorn").rglob("*"))
