@@ -443,7 +443,8 @@ def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
 
     shutil.copytree(PROJECT_ROOT / "embeddings" / "models", tmp_path / "models",
                     ignore=shutil.ignore_patterns("*.lock"))
-    (exported,) = [p for p in (tmp_path / "models").iterdir() if (p / INT8_FILE).exists()]
+    in_use = embedder.model_file.relative_to((PROJECT_ROOT / "embeddings" / "models").resolve())
+    exported = tmp_path / "models" / in_use.parts[0]  # the export the session's encoder runs
     data = (exported / INT8_FILE).read_bytes()
     (exported / INT8_FILE).write_bytes(data[: len(data) // 2])  # truncated, as by a full disk or a kill
     config = Config()
