@@ -53,25 +53,15 @@ _OPINION = re.compile(
 _QUOTE = re.compile(r"[\"“”]|(?:^|\s)[‘'][A-Z]")
 
 
+_PATTERNS = ((NUMBER, _NUMBER), (YEAR, _YEAR), (NAME, _NAME), (PLACE, _PLACE), (CAUSE, _CAUSE),
+             (OPINION, _OPINION), (QUOTE, _QUOTE))
+
+
 def sentence_clues(text: str) -> int:
     """The clue flags of one sentence."""
-    flags = 0
-    if _NUMBER.search(text):
-        flags |= NUMBER
-    if _YEAR.search(text):
-        flags |= YEAR
-    if _NAME.search(text):
-        flags |= NAME
-    if _PLACE.search(text):
-        flags |= PLACE
-    if _CAUSE.search(text):
-        flags |= CAUSE
-    if _OPINION.search(text):
-        flags |= OPINION
+    flags = sum(flag for flag, pattern in _PATTERNS if pattern.search(text))
     if text.rstrip("\"'”’)] ").endswith("?"):
         flags |= QUESTION
-    if _QUOTE.search(text):
-        flags |= QUOTE
     return flags
 
 
