@@ -30,10 +30,13 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
+# ruff, then mypy on qa_service, benchmarks and tests (files and settings in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Two tables, a row per retrieval mode. squad-dev: its questions on its articles (recall, answers, answered) and
 # on the editorials, which do not answer them (declined). Editorials: the reader questions of

@@ -30,7 +30,8 @@ def machine() -> dict:
     cpu = _lscpu()
     flags = cpu.get("Flags", "").split()
     meminfo = Path("/proc/meminfo").read_text() if os.path.exists("/proc/meminfo") else ""
-    total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1)) if "MemTotal" in meminfo else 0
+    found = re.search(r"MemTotal:\s+(\d+)", meminfo)
+    total_kb = int(found.group(1)) if found else 0
     return {
         "cpu": cpu.get("Model name", platform.processor() or "unknown"),
         "cores": os.cpu_count(),

@@ -44,6 +44,7 @@ def index_kind(n_vectors: int, threshold: int = HNSW_THRESHOLD) -> str:
 
 def make_dense_index(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:
     dim = vectors.shape[1]
+    index: faiss.Index
     if index_kind(len(vectors), threshold) == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -125,8 +126,11 @@ def search_dense(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndar
         if vectors is not None:
             return _exact(vectors, query, k, allowed)
         selector = faiss.IDSelectorBatch(allowed)
-        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k)) \
-            if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=selector)
+        # faiss's stubs lack SearchParametersHNSW and the SWIG keyword constructors
+        if isinstance(index, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore
+        else:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, rows = index.search(query.reshape(1, -1), k, params=params)
     keep = rows[0] >= 0
     return scores[0][keep], rows[0][keep]

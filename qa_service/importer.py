@@ -240,7 +240,7 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
     report = ImportReport()
     planned: dict[str, tuple[int, str]] = {}
     for number, row, problem in read_rows(path):
-        if problem is None:
+        if problem is None and row is not None:
             try:
                 article_id, text = article_markdown(row)
                 parse_text(text, f"{article_id}.md")  # the file must read back as an article
@@ -279,6 +279,8 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
                 written.append(target)
                 report.imported.append(Imported(number, article_id, target.name, replaced=article_id in existing))
             if report.imported and index_dir is not None:
+                if load_embedder is None:
+                    raise TypeError("updating the index needs load_embedder")
                 report.build = build_index(corpus_dir, index_dir, load_embedder(), batch_size=batch_size,
                                            progress=progress, lock_wait_seconds=lock_wait_seconds)
             done = True

@@ -86,7 +86,8 @@ class Snapshot:
                 "SELECT id, title, date, url, author, n_paragraphs FROM articles ORDER BY date DESC, title"
             )
             # http(s) only, also from generations built before corpus.http_url checked it
-            self.articles = {row[0]: ArticleInfo(*row[:3], http_url(row[3]), *row[4:]) for row in articles}
+            self.articles = {row[0]: ArticleInfo(row[0], row[1], row[2], http_url(row[3]), row[4], row[5])
+                             for row in articles}
             self.paragraphs: dict[str, list[str]] = {}
             paragraphs = db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number")
             for article_id, text in paragraphs:

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .answer import choose_sentence, is_found
 from .config import Config
@@ -16,6 +17,9 @@ from .followup import resolve, with_context
 from .index import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
 from .search import Filters, Query, retrieve
+
+if TYPE_CHECKING:
+    from .embedder import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ def citation(snapshot: Snapshot, row: int) -> dict:
 
 
 class QAService:
-    def __init__(self, config: Config, embedder=None, occupancy: Occupancy | None = None):
+    def __init__(self, config: Config, embedder: Encoder | None = None, occupancy: Occupancy | None = None):
         self.config = config
         self.occupancy = occupancy or Occupancy()  # a server's is shared by its workers (see occupancy.py)
         self._embedder = embedder
@@ -60,7 +64,7 @@ class QAService:
         self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
 
     @property
-    def embedder(self):
+    def embedder(self) -> Encoder:
         """The encoder, loaded on first use so that processes that never ask never pay for it."""
         if self._embedder is None:
             with self._embedder_lock:

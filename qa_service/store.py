@@ -28,6 +28,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from .lexical import build_lexical
 from .metrics import observe_build
 from .passages import Passage, Sentence, cut_article
 from .text import tokenize
+
+if TYPE_CHECKING:  # embedder.py loads the model libraries; a build is handed an encoder
+    from .embedder import Encoder
 
 # 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
 # 4: every file's size and CRC-32 in the manifest
@@ -254,7 +258,7 @@ def _without_cyclic_gc():
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
-    embedder,
+    embedder: Encoder,
     *,
     batch_size: int = 32,
     progress: ProgressFactory | None = None,
@@ -275,7 +279,7 @@ def build_index(
     return report
 
 
-def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int,
+def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
                  limits: CorpusLimits | None) -> BuildReport:
     started = time.perf_counter()

@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> None:
             real_replace(src, dst)
             phase("rename-done")
 
-    store.os = _Os()
-    embedder.Embedder = lambda *a, **kw: SlowEmbedder()
-    embedder.model_name_for = lambda path: SlowEmbedder.name
+    setattr(store, "os", _Os())  # noqa: B010  (a module attribute, replaced for this one process)
+    setattr(embedder, "Embedder", lambda *a, **kw: SlowEmbedder())  # noqa: B010
+    setattr(embedder, "model_name_for", lambda path: SlowEmbedder.name)  # noqa: B010
     phase("start")
     try:
         cli.main(["index", "--corpus", args.corpus, "--index", args.index, "--force", "--quiet"],

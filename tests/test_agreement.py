@@ -53,7 +53,7 @@ def make_env(tmp_path: Path):
 
 
 def served_ids(index: Path) -> set[str]:
-    return set(Snapshot(index / read_current_name(index)).articles)
+    return set(Snapshot(index / str(read_current_name(index))).articles)
 
 
 def corpus_ids(corpus: Path) -> set[str]:
@@ -439,7 +439,8 @@ def test_a_full_disk_or_a_permission_error_is_one_line_and_leaves_the_index(tmp_
 
 def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
     from qa_service.config import PROJECT_ROOT
-    from qa_service.embedder import INT8_FILE, Embedder
+    from qa_service.embedder import Embedder
+    from qa_service.onnx_export import INT8_FILE
 
     shutil.copytree(PROJECT_ROOT / "embeddings" / "models", tmp_path / "models",
                     ignore=shutil.ignore_patterns("*.lock"))

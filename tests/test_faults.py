@@ -55,7 +55,7 @@ def small_corpus(folder: Path, n: int = 6) -> Path:
 
 def contents(index_dir: Path, generation: str | None = None) -> dict:
     """What a generation serves: passages in row order, articles, and the vectors."""
-    snap = Snapshot(index_dir / (generation or read_current_name(index_dir)))
+    snap = Snapshot(index_dir / (generation or str(read_current_name(index_dir))))
     return {
         "passages": list(zip(snap.passage_article, snap.passage_paragraph.tolist(), snap.passage_text)),
         "articles": sorted(snap.articles),
@@ -165,7 +165,7 @@ def wait_for_phase(process: subprocess.Popen, name: str, timeout: float = 60) ->
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
+        line = process.stdout.readline() if process.stdout else ""
         if not line:
             break
         lines.append(line)

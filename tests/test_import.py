@@ -32,7 +32,7 @@ JSONL = SAMPLES / "wire-archive.jsonl"
 
 
 def snapshot_of(index: Path) -> Snapshot:
-    return Snapshot(index / read_current_name(index))
+    return Snapshot(index / str(read_current_name(index)))
 
 
 def listing(folder: Path) -> dict[str, bytes]:

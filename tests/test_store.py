@@ -42,7 +42,7 @@ class CountingEmbedder:
 
 
 def passages_of(index_dir: Path) -> list[tuple[str, int, str]]:
-    snap = Snapshot(index_dir / read_current_name(index_dir))
+    snap = Snapshot(index_dir / str(read_current_name(index_dir)))
     return [(a, int(n), t) for a, n, t in zip(snap.passage_article, snap.passage_paragraph, snap.passage_text)]
 
 
@@ -108,7 +108,7 @@ def alpha_index(tmp_path: Path, paragraphs: list[str]) -> tuple[Path, Path]:
 
 def generation_contents(index_dir: Path) -> dict:
     """Everything a generation holds but its name and dates: tables, vectors, BM25 and sentence terms."""
-    generation = index_dir / read_current_name(index_dir)
+    generation = index_dir / str(read_current_name(index_dir))
     db = sqlite3.connect(generation / "meta.sqlite")
     tables = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
               for t in ("articles", "paragraphs", "passages", "sentences")}

@@ -21,6 +21,7 @@ import uuid
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Literal, overload
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
@@ -122,6 +123,10 @@ def _bad(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_request", f"{field}: {message}")
 
 
+@overload
+def _text_field(payload: dict, field: str, *, required: Literal[True]) -> str: ...
+@overload
+def _text_field(payload: dict, field: str, *, required: Literal[False]) -> str | None: ...
 def _text_field(payload: dict, field: str, *, required: bool) -> str | None:
     value = payload.get(field)
     if value is None:

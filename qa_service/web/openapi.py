@@ -206,7 +206,7 @@ SCHEMAS = {
 }
 
 ARTICLE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-ADMIN = [{"adminToken": []}]
+ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 NO_INDEX = _error("no index can be served (missing, damaged, or built with another model)")
 UNAUTHORIZED = _error("missing or wrong admin token")
 ADMIN_OFF = _error("the server has no QA_ADMIN_TOKEN: adding and removing articles is turned off")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
@@ -104,7 +105,8 @@ def articles():
     base = {k: v for k, v in (("q", query), ("from", since), ("to", until)) if v}
 
     def page_url(n: int) -> str:
-        return url_for("pages.articles", **base, **({"page": n} if n > 1 else {}))
+        values: dict[str, Any] = {**base, **({"page": n} if n > 1 else {})}
+        return url_for("pages.articles", **values)
 
     return render_template(
         "articles.html", page="articles", articles=shown, total=len(every), matching=len(listed),
