@@ -33,7 +33,7 @@ from qa_service.dense import (
     scan_copy,
     search_dense,
 )
-from qa_service.embedder import SOLO_THREADS_ENV, Embedder, LeanRuntime
+from qa_service.embedder import Embedder, LeanRuntime
 from qa_service.lean_onnx import LeanOnnx
 from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_spec
 from qa_service.search import CANDIDATES
@@ -130,21 +130,15 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
     from sentence_transformers import SentenceTransformer
 
     model = bundled_model_path()
-    os.environ["QA_QUERY_CACHE"] = "0"  # every question is really encoded
     embedders, loads = {}, {}
     for backend in ("torch", "onnx", "onnx-int8"):
         started = time.perf_counter()
-        embedders[backend] = Embedder(model, backend, cache)
+        embedders[backend] = Embedder(model, backend, cache, query_cache=0)  # every question is really encoded
         loads[backend] = time.perf_counter() - started
         log(f"loaded {backend} in {loads[backend]:.1f} s")
     started = time.perf_counter()
-    solo_setting = os.environ.get(SOLO_THREADS_ENV)
-    os.environ[SOLO_THREADS_ENV] = "0"  # one thread for questions too: no lone-question session
-    one_thread = Embedder(model, "onnx-int8", cache, threads=1)
-    if solo_setting is None:
-        del os.environ[SOLO_THREADS_ENV]
-    else:
-        os.environ[SOLO_THREADS_ENV] = solo_setting
+    # one thread for questions too: no lone-question session
+    one_thread = Embedder(model, "onnx-int8", cache, threads=1, solo_threads=0, query_cache=0)
     loads["onnx-int8, 1 thread"] = time.perf_counter() - started
     assert one_thread.model_file is not None, "an ONNX backend has a model file"
     folder = one_thread.model_file.parent.parent
@@ -208,7 +202,6 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
         cosine[backend] = {"mean": float(c.mean()), "min": float(c.min())}
     del st_int8, st_fp32, preset, plain
     embedders["calibration"] = one_thread
-    os.environ.pop("QA_QUERY_CACHE", None)
     return {"rows": rows, "loads": loads, "cosine": cosine, "calibration_start": calibration_start,
             "n_paragraphs": len(paragraphs),
             "avg_tokens": float(np.mean([embedders["onnx-int8"].count_tokens(p) for p in paragraphs])),

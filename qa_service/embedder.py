@@ -18,21 +18,12 @@ from typing import Protocol
 
 import numpy as np
 
+from .config import BACKENDS, DEFAULT_BACKEND, QUERY_CACHE_SIZE, Config, bundled_model_path
 from .lean_onnx import LeanOnnx
 from .occupancy import Occupancy
 from .onnx_export import FP32_FILE, INT8_FILE, SPEC_VERSION, export_folder, read_spec
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_BACKEND = "onnx-int8"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-THREADS_ENV = "QA_ENCODER_THREADS"
-SOLO_THREADS_ENV = "QA_ENCODER_SOLO_THREADS"
-CACHE_ENV = "QA_QUERY_CACHE"
-QUERY_CACHE_SIZE = 1024
 Progress = Callable[[int], None]
 
 
@@ -56,8 +47,6 @@ class ModelError(RuntimeError):
 
 def model_name_for(model_path: str) -> str:
     """The name stored with an index: the hub name for the bundled model, else the folder name."""
-    from .config import bundled_model_path
-
     if Path(model_path).resolve() == Path(bundled_model_path()).resolve():
         return BUNDLED_MODEL_NAME
     return Path(model_path).resolve().name
@@ -73,20 +62,14 @@ def encoder_id(backend: str) -> str:
 
 
 def encoder_threads(threads: int | None = None) -> int:
-    """Intra-op threads per encoder: the argument, else $QA_ENCODER_THREADS, else every core."""
-    if threads is None and os.environ.get(THREADS_ENV, "").strip():
-        threads = int(os.environ[THREADS_ENV])
+    """Intra-op threads per encoder: the setting (Config.encoder_threads), else every core."""
     return max(1, threads or os.cpu_count() or 1)
 
 
-def solo_encoder_threads() -> int | None:
-    """Threads for a question that is the only one being answered: $QA_ENCODER_SOLO_THREADS, else every core.
-
-    0 turns that off (every question on QA_ENCODER_THREADS), e.g. where the tail latency matters more
-    than the median: two threads are more exposed to a busy neighbour on a shared machine.
-    """
-    value = os.environ.get(SOLO_THREADS_ENV, "").strip()
-    return (int(value) or None) if value else os.cpu_count()
+def load_embedder(config: Config, occupancy: Occupancy | None = None) -> Embedder:
+    """The encoder a configuration names, with its runtime settings."""
+    return Embedder(config.model, config.backend, config.model_cache_dir, threads=config.encoder_threads,
+                    occupancy=occupancy, solo_threads=config.encoder_solo_threads, query_cache=config.query_cache)
 
 
 class SentenceTransformersRuntime:
@@ -134,12 +117,14 @@ class Embedder:
     """Texts in, normalised float32 rows out; the same interface whichever runtime runs the model.
 
     `encode` sorts its texts by length so that each batch pads little (order is restored), and
-    keeps the vectors of the last few single texts it encoded (questions asked again cost nothing);
-    set $QA_QUERY_CACHE to 0 to switch that off.
+    keeps the vectors of the last `query_cache` single texts it encoded (questions asked again cost
+    nothing; 0 switches that off). `threads` and `solo_threads` are Config.encoder_threads and
+    Config.encoder_solo_threads.
     """
 
     def __init__(self, model_path: str, backend: str = DEFAULT_BACKEND, cache_dir: Path | None = None,
-                 threads: int | None = None, occupancy: Occupancy | None = None):
+                 threads: int | None = None, occupancy: Occupancy | None = None, solo_threads: int | None = None,
+                 query_cache: int = QUERY_CACHE_SIZE):
         if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         if not (Path(model_path) / "modules.json").exists() and not (Path(model_path) / "config.json").exists():
@@ -154,7 +139,7 @@ class Embedder:
         self.model_file: Path | None = None  # the ONNX file in use (None for torch)
         self.runtime: LeanRuntime | SentenceTransformersRuntime
         if backend == "torch":
-            if os.environ.get(THREADS_ENV, "").strip():
+            if threads is not None:
                 import torch
 
                 torch.set_num_threads(self.threads)
@@ -166,14 +151,14 @@ class Embedder:
             file_name = INT8_FILE if backend == "onnx-int8" else FP32_FILE
             self.model_file = (folder / file_name).resolve()
             if spec.get("lean"):
-                self.runtime = LeanRuntime(LeanOnnx(folder, file_name, spec, self.threads, solo_encoder_threads()),
-                                           spec)
+                solo = os.cpu_count() if solo_threads is None else (solo_threads or None)
+                self.runtime = LeanRuntime(LeanOnnx(folder, file_name, spec, self.threads, solo), spec)
             else:
                 self.runtime = SentenceTransformersRuntime(str(folder), backend="onnx",
                                                            model_kwargs={"file_name": file_name})
         self.dimension = self.runtime.dimension
         self.max_tokens = self.runtime.max_tokens
-        self._cache_size = int(os.environ.get(CACHE_ENV) or QUERY_CACHE_SIZE)
+        self._cache_size = query_cache
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 

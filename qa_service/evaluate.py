@@ -35,8 +35,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .config import MODES
 from .corpus import article_id_for
-from .search import MODES
 from .service import QAService, Question
 
 EVAL_TOP_K = 20

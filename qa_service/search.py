@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clues import EXPECTED, question_kind, question_names
+from .config import MODES
 from .dense import search_dense, stored_vectors
 from .index import Snapshot
 from .text import tokenize
 
-MODES = ("hybrid", "dense", "lexical")
 CANDIDATES = 40  # taken from each of the dense and BM25 rankings (at least 2 * k)
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 4.0

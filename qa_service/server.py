@@ -23,7 +23,6 @@ from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
 from .config import Config
-from .embedder import THREADS_ENV
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
 
@@ -268,8 +267,9 @@ class _Gunicorn(BaseApplication):
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
                  access_log: bool = True) -> None:
     """Each worker loads the model once at start (never per request) and then serves threads."""
-    os.environ.setdefault(THREADS_ENV, str(threads_per_worker(workers)))
-    compute_threads = int(os.environ[THREADS_ENV])
+    # Each worker's share of the cores, unless QA_ENCODER_THREADS says otherwise; the workers are handed `config`.
+    compute_threads = threads_per_worker(workers) if config.encoder_threads is None else config.encoder_threads
+    config = config.with_overrides(encoder_threads=compute_threads)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

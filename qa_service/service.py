@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .answer import choose_sentence, is_found
-from .config import Config
+from .config import DEFAULT_TOP_K, MODES, Config
 from .followup import resolve, with_context
 from .index import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
@@ -38,8 +38,8 @@ def limit_math_threads(threads: int = 1) -> None:
 @dataclass(frozen=True)
 class Question:
     text: str
-    top_k: int = 5
-    mode: str = "hybrid"
+    top_k: int = DEFAULT_TOP_K
+    mode: str = MODES[0]
     filters: Filters = field(default_factory=Filters)
     history: tuple[tuple[str, str], ...] = ()
 
@@ -69,10 +69,9 @@ class QAService:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    from .embedder import Embedder
+                    from .embedder import load_embedder
 
-                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.model_cache_dir,
-                                              occupancy=self.occupancy)
+                    self._embedder = load_embedder(self.config, occupancy=self.occupancy)
                     self.reader.model_name = self._embedder.name
         return self._embedder
 

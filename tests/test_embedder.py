@@ -134,13 +134,18 @@ def test_bad_backend_or_model_folder_is_refused(tmp_path):
         Embedder(str(tmp_path), "onnx-int8")
 
 
-def test_encoder_threads(monkeypatch):
-    monkeypatch.delenv("QA_ENCODER_THREADS", raising=False)
+def test_encoder_threads():
     assert encoder_threads(3) == 3
     assert encoder_threads() >= 1
-    monkeypatch.setenv("QA_ENCODER_THREADS", "1")
-    assert encoder_threads() == 1
+    assert Config.from_env({}).encoder_threads is None
+    assert encoder_threads(Config.from_env({"QA_ENCODER_THREADS": "1"}).encoder_threads) == 1
     assert encoder_threads(2) == 2
+
+
+def test_encoder_settings_come_from_the_environment_through_config():
+    config = Config.from_env({"QA_ENCODER_SOLO_THREADS": "0", "QA_QUERY_CACHE": "0"})
+    assert config.encoder_solo_threads == 0 and config.query_cache == 0
+    assert Config.from_env({}).query_cache == 1024 and Config.from_env({}).encoder_solo_threads is None
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")

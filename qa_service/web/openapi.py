@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from ..config import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MODES
+
 openapi = Blueprint("openapi", __name__)
 
 
@@ -38,10 +40,10 @@ SCHEMAS = {
         "additionalProperties": False,
         "description": "any other field (a misspelt one, such as topk) is a 400 naming it",
         "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S",
+            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"\S",
                          "description": "1-1,000 characters once surrounding spaces are removed"},
-            "top_k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
-            "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"},
+            "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": DEFAULT_TOP_K},
+            "mode": {"type": "string", "enum": list(MODES), "default": MODES[0]},
             "history": {
                 "type": "array",
                 "nullable": True,
@@ -100,7 +102,7 @@ SCHEMAS = {
                     },
                 },
             },
-            "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"]},
+            "mode": {"type": "string", "enum": list(MODES)},
             "index_version": {"type": "string"},
             "took_ms": {"type": "number"},
             "warnings": {"type": "array", "items": {"type": "string"},

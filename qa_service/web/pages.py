@@ -56,7 +56,7 @@ def index_unavailable(exc: IndexUnavailable):
 
 @pages.get("/")
 def chat():
-    return render_template("chat.html", page="chat")
+    return render_template("chat.html", page="chat", max_question_chars=current_app.config["QA"].max_question_chars)
 
 
 def title_key(title: str) -> str:
