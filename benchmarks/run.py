@@ -34,10 +34,11 @@ from qa_service.dense import (
     search_dense,
 )
 from qa_service.embedder import Embedder, LeanRuntime
+from qa_service.generation.build import build_index
+from qa_service.generation.layout import read_current_name, read_manifest
 from qa_service.lean_onnx import LeanOnnx
 from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_spec
 from qa_service.search import CANDIDATES
-from qa_service.store import build_index, read_current_name
 
 from . import load
 from .report import render
@@ -297,8 +298,7 @@ def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: i
         result["overhead_cpu"] = result["cpu_seconds"] - result["embed_cpu_seconds"]
         adds.append(result)
         log(f"added {file.name}: {result['seconds']:.2f} s ({result['embed_seconds']:.2f} s embedding)")
-    generation = index / str(read_current_name(index))
-    manifest = json.loads((generation / "manifest.json").read_text())
+    manifest = read_manifest(index / str(read_current_name(index)))
     return {"full": full, "adds": adds, "manifest": manifest}, corpus, index
 
 

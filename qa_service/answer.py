@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clues import QUESTION
-from .index import Snapshot
+from .generation.read import Snapshot
 from .search import Hit, Query, sentence_scores
 
 PASSAGES_CONSIDERED = 2

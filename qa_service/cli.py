@@ -63,7 +63,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
     """Build or update the index from the corpus folder (only new text is embedded)."""
     from .corpus import CorpusError, unread_files
     from .embedder import ModelError, encoder_id, load_embedder, model_name_for
-    from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
     config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
     if not config.corpus_dir.is_dir():
@@ -137,8 +137,8 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
     """
     from .corpus import CorpusError
     from .embedder import ModelError, load_embedder
+    from .generation.build import EmptyCorpus, IndexBusy
     from .importer import ExportUnreadable, import_export
-    from .store import EmptyCorpus, IndexBusy
 
     config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
     try:
@@ -246,7 +246,7 @@ def _unknown_article_warnings(service, filters) -> list[str]:
 def ask(ctx: click.Context, question: str, top_k: int, mode: str, date_from, date_to, articles, index_dir,
         as_json: bool) -> None:
     """Ask one question and print the answer with its cited passages."""
-    from .index import IndexUnavailable
+    from .generation.read import IndexUnavailable
     from .service import QAService, Question, limit_math_threads
 
     limit_math_threads()
@@ -294,7 +294,7 @@ def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles
     "Who did he call?" is read in the light of what was asked before. Questions can also be
     piped in, one per line: each is echoed before its answer.
     """
-    from .index import IndexUnavailable
+    from .generation.read import IndexUnavailable
     from .service import QAService, Question, limit_math_threads
 
     limit_math_threads()
@@ -395,9 +395,9 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     from .corpus import CorpusError
     from .embedder import ModelError, load_embedder
     from .evaluate import evaluate_mode, format_table, load_questions, machine
-    from .index import IndexUnavailable
+    from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from .generation.read import IndexUnavailable
     from .service import QAService, limit_math_threads
-    from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
     limit_math_threads()  # as in a server worker: the times per question are a served question's
     if questions_file is None and foreign_file is None:

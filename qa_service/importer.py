@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .corpus import CorpusError, article_id_for, corpus_files, parse_text, quote
-from .store import BuildReport, build_index, file_lock
+from .generation.build import BuildReport, build_index, file_lock
 
 ADMIN_LOCK = ".admin.lock"  # the lock the server's admin routes hold for a change (web/admin.py)
 FIELDS = ("id", "title", "text", "date", "url", "author")

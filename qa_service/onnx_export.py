@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .integrity import damaged_files, file_checksums
+from .generation.integrity import damaged_files, file_checksums
 from .lean_onnx import LeanOnnx
 
 FP32_FILE = "onnx/model.onnx"

@@ -24,7 +24,7 @@ import numpy as np
 from .clues import EXPECTED, question_kind, question_names
 from .config import MODES
 from .dense import search_dense, stored_vectors
-from .index import Snapshot
+from .generation.read import Snapshot
 from .text import tokenize
 
 CANDIDATES = 40  # taken from each of the dense and BM25 rankings (at least 2 * k)

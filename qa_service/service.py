@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .answer import choose_sentence, is_found
 from .config import DEFAULT_TOP_K, MODES, Config
 from .followup import resolve, with_context
-from .index import IndexReader, IndexUnavailable, Snapshot
+from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
 from .search import Filters, Query, retrieve
 

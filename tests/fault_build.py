@@ -24,7 +24,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from qa_service import cli, embedder, store
+from qa_service import cli, embedder
+from qa_service.generation import build as store
 
 from .fakes import HashingEmbedder
 

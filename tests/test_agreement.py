@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service import store
 from qa_service.config import Config
 from qa_service.corpus import corpus_files
-from qa_service.index import Snapshot
+from qa_service.generation import build as store
+from qa_service.generation.build import build_index, is_up_to_date
+from qa_service.generation.layout import read_current_name
+from qa_service.generation.read import Snapshot
 from qa_service.service import QAService
-from qa_service.store import build_index, is_up_to_date, read_current_name
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
@@ -255,7 +256,7 @@ def two_workers(corpus: Path, index: Path):
 
 
 def test_workers_agree_when_the_served_generation_is_damaged_and_then_repaired(tmp_path, monkeypatch):
-    from qa_service.index import IndexReader
+    from qa_service.generation.read import IndexReader
 
     monkeypatch.setattr(IndexReader, "VERIFY_SECONDS", 0.0)  # the files are looked at on every request
     corpus, index, _ = make_env(tmp_path)
@@ -362,7 +363,7 @@ def test_an_index_built_before_the_url_check_does_not_serve_its_javascript_url(t
 KILLED_CHANGE = """
 import os, signal, sys
 from pathlib import Path
-from qa_service import store
+from qa_service.generation import build as store
 from qa_service.config import Config
 from qa_service.service import QAService
 from qa_service.web import create_app

@@ -26,9 +26,10 @@ import numpy as np
 import pytest
 
 from qa_service.config import PROJECT_ROOT, Config
-from qa_service.index import IndexReader, Snapshot
+from qa_service.generation.build import build_index, build_lock
+from qa_service.generation.layout import CURRENT, generations, read_current_name
+from qa_service.generation.read import IndexReader, Snapshot
 from qa_service.service import QAService
-from qa_service.store import CURRENT, build_index, build_lock, generations, read_current_name
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
@@ -289,7 +290,7 @@ def test_a_damaged_current_generation_falls_back_to_the_previous_good_one(tmp_pa
     corpus, index, old, new = two_generations(tmp_path)
     DAMAGE[damage](index / read_current_name(index))
     client = fake_app(corpus, index)
-    with caplog.at_level(logging.WARNING, logger="qa_service.index"):
+    with caplog.at_level(logging.WARNING, logger="qa_service.generation.read"):
         health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["index_version"] == old
     answer = client.post("/api/ask", json={"question": "subject 12"})
@@ -302,7 +303,7 @@ def test_a_damaged_current_file_serves_the_newest_good_generation(tmp_path, cont
     corpus, index, old, new = two_generations(tmp_path)
     (index / CURRENT).write_bytes(content.encode("latin-1"))
     client = fake_app(corpus, index)
-    with caplog.at_level(logging.WARNING, logger="qa_service.index"):
+    with caplog.at_level(logging.WARNING, logger="qa_service.generation.read"):
         health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["index_version"] == new
     assert "not served" in caplog.text

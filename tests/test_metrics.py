@@ -92,7 +92,7 @@ def test_admin_changes_and_builds_are_counted(tmp_path):
     corpus.mkdir()
     (corpus / "harbour.txt").write_text("The old harbour\n\nFishing boats leave the old harbour at dawn.\n")
     config = Config(corpus_dir=corpus, index_dir=index, admin_token="t0ken")
-    from qa_service.store import build_index
+    from qa_service.generation.build import build_index
 
     build_index(corpus, index, HashingEmbedder())
     client = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()

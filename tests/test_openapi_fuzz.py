@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qa_service.config import Config
+from qa_service.generation.build import build_index
 from qa_service.service import QAService
-from qa_service.store import build_index
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder

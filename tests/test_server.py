@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.store import build_index
+from qa_service.generation.build import build_index
 
 
 def free_port() -> int:

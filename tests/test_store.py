@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 
 from qa_service import corpus as corpus_module
-from qa_service.index import IndexReader, Snapshot
-from qa_service.store import (
-    CURRENT,
-    EmptyCorpus,
-    IndexBusy,
-    build_index,
-    build_lock,
-    generations,
-    is_up_to_date,
-    read_current_name,
-)
+from qa_service.generation.build import EmptyCorpus, IndexBusy, build_index, build_lock, is_up_to_date
+from qa_service.generation.layout import CURRENT, generations, read_current_name
+from qa_service.generation.read import IndexReader, Snapshot
 
 from .fakes import HashingEmbedder
 from .fixtures import FISHERY_ID
@@ -233,7 +225,7 @@ def test_a_failure_while_writing_files_leaves_the_previous_index(tmp_path, monke
     def broken_sqlite(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("qa_service.store._write_sqlite", broken_sqlite)
+    monkeypatch.setattr("qa_service.generation.build._write_sqlite", broken_sqlite)
     with pytest.raises(OSError, match="disk full"):
         build_index(corpus, index, HashingEmbedder())
     assert read_current_name(index) == good

@@ -35,7 +35,7 @@ from ..corpus import (
     corpus_fingerprint,
     parse_text,
 )
-from ..store import (
+from ..generation.build import (
     EmptyCorpus,
     IndexBusy,
     build_index,

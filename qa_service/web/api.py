@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import metrics
-from ..index import IndexUnavailable
+from ..generation.read import IndexUnavailable
 from .errors import ApiError
 from .validation import json_body, parse_question
 

@@ -11,7 +11,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..index import IndexUnavailable
+from ..generation.read import IndexUnavailable
 
 log = logging.getLogger(__name__)
 

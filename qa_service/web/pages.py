@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from ..index import IndexUnavailable
+from ..generation.read import IndexUnavailable
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")

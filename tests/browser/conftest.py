@@ -16,8 +16,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from qa_service.config import PROJECT_ROOT, Config
+from qa_service.generation.build import build_index
 from qa_service.service import QAService
-from qa_service.store import build_index
 from qa_service.web import create_app
 
 CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")

@@ -1,17 +1,10 @@
 """Writing index generations: FAISS + SQLite + BM25 + manifest, switched in atomically.
 
-Layout of an index folder:
-
-    CURRENT            name of the generation readers should use (replaced atomically)
-    gen-000007/        one complete generation (see embeddings/README.md)
-    gen-000008.partial a generation being written; never read, removed by the next build
-    .build.lock        held by the one build allowed at a time
-    models/            ONNX exports of the model, made once
-
-A generation is written in full under a `.partial` name, fsynced, renamed, and only then is
-CURRENT replaced. A build that dies at any point leaves the previous generation serving.
-Vectors are reused by text hash, so only new or changed text is ever embedded again, and unchanged
-articles are taken over as they were cut and tokenised (see carryover.py).
+The folder's layout and the generation's files are named in layout.py. A generation is written in
+full under a `.partial` name, fsynced, renamed, and only then is CURRENT replaced. A build that dies
+at any point leaves the previous generation serving. Vectors are reused by text hash, so only new or
+changed text is ever embedded again, and unchanged articles are taken over as they were cut and
+tokenised (see carryover.py).
 """
 
 from __future__ import annotations
@@ -32,25 +25,36 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import heap
+from .. import heap
+from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
+from ..dense import make_dense_index, write_dense_index
+from ..lexical import build_lexical
+from ..metrics import observe_build
+from ..passages import Passage, Sentence, cut_article
+from ..text import tokenize
 from .carryover import read_carryover
-from .corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
-from .dense import make_dense_index, write_dense_index
 from .integrity import damaged_files, file_checksums
-from .lexical import build_lexical
-from .metrics import observe_build
-from .passages import Passage, Sentence, cut_article
-from .text import tokenize
+from .layout import (
+    CURRENT,
+    DENSE,
+    FORMAT,
+    LEXICAL,
+    LOCK,
+    MANIFEST,
+    META,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    VECTOR_FORMATS,
+    generation_name,
+    generations,
+    read_current_name,
+    read_manifest,
+    schema,
+)
 
 if TYPE_CHECKING:  # embedder.py loads the model libraries; a build is handed an encoder
-    from .embedder import Encoder
+    from ..embedder import Encoder
 
-# 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
-# 4: every file's size and CRC-32 in the manifest
-FORMAT = 5
-VECTOR_FORMATS = (1, 2, 3, 4, 5)  # generations whose stored vectors a new build may reuse
-CURRENT = "CURRENT"
-LOCK = ".build.lock"
 KEEP_OLD_GENERATIONS = 2
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
 
@@ -82,23 +86,6 @@ class BuildReport:
         data = asdict(self)
         data["skipped"] = [{"path": p.path, "reason": p.reason} for p in self.skipped]
         return data
-
-
-def read_current_name(index_dir: Path) -> str | None:
-    try:
-        return (Path(index_dir) / CURRENT).read_text().strip() or None
-    except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: no generation is named
-        return None
-
-
-def read_manifest(generation_dir: Path) -> dict:
-    return json.loads((Path(generation_dir) / "manifest.json").read_text())
-
-
-def generations(index_dir: Path) -> list[Path]:
-    """Complete generations, newest first."""
-    found = [p for p in Path(index_dir).glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")]
-    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str,
@@ -175,22 +162,7 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
                   sentences: list[tuple[int, Sentence]]) -> None:
     db = sqlite3.connect(path)
     try:
-        # No journal and no syncing: the file is new, and the whole generation is fsynced before it is used.
-        db.executescript(
-            """
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
-            CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, url TEXT,
-                                   author TEXT, source TEXT, content_hash TEXT, n_paragraphs INTEGER);
-            CREATE TABLE paragraphs (article_id TEXT, number INTEGER, text TEXT,
-                                     PRIMARY KEY (article_id, number));
-            CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, paragraph INTEGER,
-                                   part INTEGER, start INTEGER, end INTEGER, text TEXT, hash TEXT);
-            CREATE TABLE sentences (row INTEGER PRIMARY KEY, passage_row INTEGER,
-                                    start INTEGER, end INTEGER, hash TEXT, terms TEXT, clues INTEGER,
-                                    n_terms INTEGER);
-            """
-        )
+        db.executescript(schema())
         db.executemany(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
             [(a.id, a.title, a.date, a.url, a.author, a.source, a.content_hash, len(a.paragraphs)) for a in articles],
@@ -327,15 +299,15 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
         report.passages_total = len(passages)
 
         number = _next_generation_number(index_dir)
-        name = f"gen-{number:06d}"
+        name = generation_name(number)
         staging = index_dir / f"{name}.partial"
         staging.mkdir(parents=True)
         try:
-            np.save(staging / "passages.npy", passage_vectors)
-            np.save(staging / "sentences.npy", sentence_vectors)
+            np.save(staging / PASSAGE_VECTORS, passage_vectors)
+            np.save(staging / SENTENCE_VECTORS, sentence_vectors)
             dense = make_dense_index(passage_vectors)
-            write_dense_index(dense, staging / "dense.faiss")
-            _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
+            write_dense_index(dense, staging / DENSE)
+            _write_sqlite(staging / META, articles, passages, sentences)
             title_number = {a.id: i for i, a in enumerate(articles)}
             lexical, sentence_terms = build_lexical(
                 [" ".join(tokenize(a.title)) for a in articles],
@@ -343,7 +315,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                 [s.terms for _, s in sentences],
                 np.array([row for row, _ in sentences], dtype=np.int64),
             )
-            lexical.save(staging / "lexical")
+            lexical.save(staging / LEXICAL)
             sentence_terms.save(staging)
             report.version = f"{number:06d}-{fingerprint[:8]}"
             manifest = {
@@ -362,7 +334,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": file_checksums(staging),
             }
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
             _fsync_tree(staging)
             os.replace(staging, index_dir / name)
             _fsync_dir(index_dir)
