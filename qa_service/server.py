@@ -250,13 +250,14 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
+        from .corpus_change import recover_at_start
         from .service import limit_math_threads
         from .web import create_app
-        from .web.admin import recover_at_start
+        from .web.admin import LOCK_WAIT_SECONDS
 
         limit_math_threads(self.compute_threads)
         configure_event_log()
-        recover_at_start(self.qa_config)  # an admin change a killed worker left half-done
+        recover_at_start(self.qa_config, LOCK_WAIT_SECONDS)  # an admin change a killed worker left half-done
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it

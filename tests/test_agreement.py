@@ -388,7 +388,7 @@ client.post("/api/articles?replace=1", json={"title": "Bridges", "text": "Rewrit
 
 @pytest.mark.parametrize("when", ["before-switch", "after-switch"])
 def test_a_change_whose_process_was_killed_is_undone_or_completed_at_start(tmp_path, when):
-    from qa_service.web.admin import recover_at_start
+    from qa_service.corpus_change import recover_at_start
 
     corpus, index, client = make_env(tmp_path)
     (corpus / "bridges.txt").rename(corpus / "bridges.md")  # replaced in place: same name, new text
@@ -400,7 +400,7 @@ def test_a_change_whose_process_was_killed_is_undone_or_completed_at_start(tmp_p
     assert list(corpus.glob(".*.aside")), "the killed change left files aside"
     embedder = HashingEmbedder()
 
-    recover_at_start(Config(corpus_dir=corpus, index_dir=index))  # as a new worker does before serving
+    recover_at_start(Config(corpus_dir=corpus, index_dir=index), 30.0)  # as a new worker does before serving
     assert not list(corpus.glob(".*.aside")) and not (index / ".admin-change.json").exists()
     text = client.get("/api/articles/bridges").get_json()["paragraphs"][0]["text"]
     if when == "before-switch":
