@@ -16,12 +16,12 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -57,6 +57,8 @@ if TYPE_CHECKING:  # embedder.py loads the model libraries; a build is handed an
 
 KEEP_OLD_GENERATIONS = 2
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
+Phase = Callable[[str], None]
+Result = TypeVar("Result")
 
 
 class IndexBusy(RuntimeError):
@@ -237,26 +239,58 @@ def build_index(
     lock_wait_seconds: float = 600.0,
     lock_held: bool = False,
     limits: CorpusLimits | None = None,
+    phase: Phase | None = None,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
     With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
+    `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
+    "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
+    "switch_current", "prune"): the kill -9 tests stop a build at each of them.
     """
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
-                              lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits)
+                              lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
+                              step=_Steps(phase))
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
 
 
+class _Steps:
+    """Runs a build's steps, telling `phase` (build_index) when each starts and ends."""
+
+    def __init__(self, phase: Phase | None):
+        self.phase = phase
+
+    def __call__(self, name: str, func: Callable[..., Result], *args, **kwargs) -> Result:
+        self.tell(name)
+        result = func(*args, **kwargs)
+        self.tell(f"{name}-done")
+        return result
+
+    def tell(self, name: str) -> None:
+        if self.phase is not None:
+            self.phase(name)
+
+    @contextmanager
+    def locked(self, index_dir: Path, lock_held: bool, wait_seconds: float) -> Iterator[None]:
+        if lock_held:
+            yield
+            return
+        self.tell("wait-lock")
+        with build_lock(index_dir, wait_seconds):
+            self.tell("locked")
+            yield
+
+
 def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    with nullcontext() if lock_held else build_lock(index_dir, lock_wait_seconds):
+    with step.locked(index_dir, lock_held, lock_wait_seconds):
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
@@ -265,7 +299,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                                   vector_formats=VECTOR_FORMATS)
         # The corpus is listed, read and fingerprinted in one pass, under the lock: the manifest's
         # fingerprint is that of the files this generation holds, never of a listing taken earlier.
-        corpus = read_corpus(corpus_dir, previous.known_files(), limits)
+        corpus = step("read_corpus", read_corpus, corpus_dir, previous.known_files(), limits)
         articles, problems, fingerprint = corpus.articles, corpus.problems, corpus.fingerprint
         if not articles:
             raise EmptyCorpus(f"no readable articles in {corpus_dir}; the current index is unchanged")
@@ -306,8 +340,8 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
             np.save(staging / PASSAGE_VECTORS, passage_vectors)
             np.save(staging / SENTENCE_VECTORS, sentence_vectors)
             dense = make_dense_index(passage_vectors)
-            write_dense_index(dense, staging / DENSE)
-            _write_sqlite(staging / META, articles, passages, sentences)
+            step("write_dense_index", write_dense_index, dense, staging / DENSE)
+            step("write_sqlite", _write_sqlite, staging / META, articles, passages, sentences)
             title_number = {a.id: i for i, a in enumerate(articles)}
             lexical, sentence_terms = build_lexical(
                 [" ".join(tokenize(a.title)) for a in articles],
@@ -335,16 +369,16 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                 "files": file_checksums(staging),
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-            _fsync_tree(staging)
-            os.replace(staging, index_dir / name)
-            _fsync_dir(index_dir)
-            _switch_current(index_dir, name)
+            step("fsync_tree", _fsync_tree, staging)
+            step("rename", os.replace, staging, index_dir / name)
+            step("fsync_dir", _fsync_dir, index_dir)
+            step("switch_current", _switch_current, index_dir, name)
         except BaseException:
             # A full disk or a permission error half-way: the served generation is untouched, and the
             # half-written one is removed now rather than holding the space until the next build.
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _prune(index_dir, keep=name)
+        step("prune", _prune, index_dir, keep=name)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
