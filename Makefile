@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data
 
-.PHONY: run index test lint browser bench eval clean
+.PHONY: venv run index test lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ run: index
 	$(BIN)/qa-service serve --host $(HOST) --port $(PORT)
 
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || sh scripts/install-browser.sh
+	@command -v chromium >/dev/null || sh scripts/install-browser.sh
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .

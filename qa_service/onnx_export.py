@@ -173,9 +173,9 @@ def fused_graph(folder: Path, spec: dict) -> Path:
     """The fp32 graph with each layer's attention, GELU and layer norms fused into ONNX Runtime's BERT kernels.
 
     Quantized afterwards, the fused graph runs one QAttention kernel per layer instead of a dozen small
-    operators, which is what a short question's time is made of: measured on 2 cores, one question
-    ~10% faster on two threads (2.48 vs 2.70 ms in BENCHMARKS.md), batches as fast, the same cosine
-    to PyTorch fp32. The fusion is kept only if the fused fp32 graph gives the plain graph's vectors;
+    operators, which is what a short question's time is made of: one question faster, batches as
+    fast, the same cosine to PyTorch fp32 (measured side by side in BENCHMARKS.md). The fusion is kept
+    only if the fused fp32 graph gives the plain graph's vectors;
     a model it does not fit is quantized unfused.
     """
     plain = folder / FP32_FILE
@@ -211,7 +211,7 @@ def quantize(source: Path, target: Path) -> None:
     products with a constant weight are quantized (QAttention's projections are, per channel too),
     and the embedding tables (kept in int8, as the unfused graph's Gather is): attention's
     activation x activation products stay fp32. Measured side by side (BENCHMARKS.md,
-    issue 4): faster than the optimum preset, same cosine to fp32 (0.992 on average).
+    issue 4): faster than the optimum preset, the same cosine to fp32.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

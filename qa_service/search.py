@@ -225,14 +225,3 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
     return _hits(rows[order], score[order], dense[order], lexical[rows[order]], best_sentence[order],
                  best_coverage[order])
 
-
-def search(
-    snapshot: Snapshot,
-    question: str,
-    query_vector: np.ndarray,
-    k: int,
-    mode: str = "hybrid",
-    filters: Filters = Filters(),
-) -> list[Hit]:
-    """`retrieve` for a question's text and vector."""
-    return retrieve(snapshot, Query(snapshot, question, query_vector), k, mode, filters)

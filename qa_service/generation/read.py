@@ -115,7 +115,6 @@ class Snapshot:
         self.sentence_clues = np.array([r[3] for r in sentence_rows], dtype=np.int64)
         self.sentence_n_terms = np.array([r[4] for r in sentence_rows], dtype=np.int64)  # distinct, title's excluded
         first = np.searchsorted(self.sentence_passage, np.arange(len(rows) + 1))
-        self.sentences_of = [(int(first[i]), int(first[i + 1])) for i in range(len(rows))]
         self.sentence_first = first  # passage row r owns sentence rows sentence_first[r]:sentence_first[r + 1]
         self.passage_date = [self.articles[a].date for a in self.passage_article]
         # For filters: each passage's date as YYYYMMDD (-1 when undated) and its article's number.
