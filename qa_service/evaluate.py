@@ -31,16 +31,16 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .config import MODES
 from .corpus import article_id_for
+from .generation.build import ProgressFactory
 from .service import QAService, Question
 
 EVAL_TOP_K = 20
-ProgressFactory = Callable[[int, str], Callable[[int], None]]
 
 
 @dataclass(frozen=True)

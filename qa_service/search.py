@@ -23,7 +23,7 @@ import numpy as np
 
 from .clues import EXPECTED, question_kind, question_names
 from .config import MODES
-from .dense import search_dense, stored_vectors
+from .dense import best_first, search_dense, stored_vectors
 from .generation.read import Snapshot
 from .text import tokenize
 
@@ -166,8 +166,7 @@ def _top(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
     k = min(k, int(np.isfinite(scores).sum()))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.lexsort((top, -scores[top]))]
+    return best_first(scores, k)
 
 
 def _cosines(snapshot: Snapshot, query: Query, rows: np.ndarray) -> np.ndarray:
