@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal, overload
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ..corpus import (
     CORPUS_SUFFIXES,
@@ -29,6 +29,7 @@ from ..corpus import (
 )
 from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from ..generation.build import EmptyCorpus, build_index
+from .context import current_config, current_service
 from .errors import ApiError, error_response
 from .validation import json_body
 
@@ -50,7 +51,7 @@ def require_admin_token():
     """403 when no token is configured (the routes are off); 401 for a missing or wrong token."""
     if request.method == "OPTIONS":
         return None
-    token = current_app.config["QA"].admin_token
+    token = current_config().admin_token
     if not token:
         return error_response(403, "admin_disabled",
                               "adding and removing articles is turned off: start the server with QA_ADMIN_TOKEN set")
@@ -64,7 +65,7 @@ def require_admin_token():
         return response
     # An admin may upload a whole saved web page (often hundreds of KB); JSON bodies keep the small limit.
     if request.mimetype == "multipart/form-data":
-        request.max_content_length = current_app.config["QA"].max_upload_bytes
+        request.max_content_length = current_config().max_upload_bytes
     return None
 
 
@@ -162,8 +163,8 @@ def _article_from_upload() -> tuple[str, str]:
 
 def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None):
     """corpus_change.change_and_rebuild with the service's encoder, its failures as 409 or 503."""
-    service = current_app.extensions["qa_service"]
-    config = current_app.config["QA"]
+    service = current_service()
+    config = current_config()
 
     def rebuild():
         return build_index(config.corpus_dir, config.index_dir, service.embedder,
@@ -197,7 +198,7 @@ def add_article():
         article: Article = parse_text(text, name)
     except CorpusError as exc:
         raise ApiError(400, "invalid_article", f"the article cannot be read: {exc}") from None
-    config = current_app.config["QA"]
+    config = current_config()
     if len(text.encode("utf-8")) > config.max_file_bytes:  # the corpus reader would skip the file
         raise ApiError(413, "article_too_large",
                        f"the article file would exceed the corpus limit of {config.max_file_bytes:,} bytes")
@@ -220,7 +221,7 @@ def add_article():
 @admin.delete("/api/articles/<article_id>")
 def delete_article(article_id: str):
     """Remove an article's file(s) from the corpus and rebuild the index without it."""
-    config = current_app.config["QA"]
+    config = current_config()
     missing = ApiError(404, "not_found", f"no article with id {article_id[:100]!r} in the corpus")
     if not ARTICLE_ID.match(article_id):
         raise missing
