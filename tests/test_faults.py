@@ -33,9 +33,8 @@ from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
-from .test_server import free_port
+from .fixtures import Server, http, slow
 
-slow = pytest.mark.slow
 TOKEN = "fault-test-token"
 
 
@@ -357,18 +356,6 @@ def test_a_build_after_damage_repairs_the_index_and_the_service_switches_to_it(t
 
 # --- the real server ---------------------------------------------------------------------------------------------
 
-def http(url: str, body: dict | None = None, method: str | None = None, headers: dict | None = None,
-         timeout: float = 60) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def refused_as_too_large(url: str, data) -> bool:
     """True when the server answers 413 JSON, or closes the connection before the whole body is sent.
 
@@ -384,53 +371,6 @@ def refused_as_too_large(url: str, data) -> bool:
         reason = getattr(exc, "reason", exc)
         return isinstance(reason, (BrokenPipeError, ConnectionResetError))
     return False
-
-
-class Server:
-    """`qa-service serve` on a free loopback port, its output in files; stopped by its own process group."""
-
-    def __init__(self, corpus: Path, index: Path, logs: Path, token: str | None = None):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        shared_models = PROJECT_ROOT / "embeddings" / "models"
-        if shared_models.is_dir() and not (index / "models").exists():
-            (index / "models").symlink_to(shared_models)  # the session's ONNX export: no export per server start
-        env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus)}
-        env.pop("QA_ADMIN_TOKEN", None)
-        if token:
-            env["QA_ADMIN_TOKEN"] = token
-        self.stdout = open(logs / "server.out", "w+")  # noqa: SIM115 (closed in stop())
-        self.stderr = open(logs / "server.err", "w+")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(self.port), "--workers", "1",
-             "--threads", "4"],
-            env=env, cwd=PROJECT_ROOT, stdout=self.stdout, stderr=self.stderr, start_new_session=True,
-        )
-
-    def wait_until_answering(self, timeout: float = 150) -> tuple[int, dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "server exited: " + self.log()[-3000:]
-            try:
-                return http(self.base + "/healthz", timeout=5)
-            except OSError:
-                time.sleep(0.3)
-        pytest.fail("server did not answer: " + self.log()[-3000:])
-
-    def log(self) -> str:
-        self.stderr.flush()
-        return Path(self.stderr.name).read_text()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.stdout.close()
-        self.stderr.close()
 
 
 @pytest.fixture
