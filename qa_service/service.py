@@ -96,10 +96,10 @@ class QAService:
         started = time.perf_counter()
         snapshot = self.reader.snapshot()
         context = resolve(question.text, question.history)
-        query = with_context(question.text, context)  # the one text embedded: the question, resolved
-        terms = Query(snapshot, question.text, self.embedder.encode([query])[0], context=context)
-        hits = retrieve(snapshot, terms, question.top_k, question.mode, question.filters)
-        answer = choose_sentence(snapshot, terms, hits) if is_found(snapshot, terms, hits) else None
+        resolved = with_context(question.text, context)  # the one text embedded: the question, resolved
+        query = Query(snapshot, question.text, self.embedder.encode([resolved])[0], context=context)
+        hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
+        answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
         result = {
             "question": question.text,
             "found": answer is not None,
@@ -118,8 +118,8 @@ class QAService:
             "mode": question.mode,
             "index_version": snapshot.version,
         }
-        if query != question.text:
-            result["resolved_question"] = query
+        if resolved != question.text:
+            result["resolved_question"] = resolved
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return result
 
