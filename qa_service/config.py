@@ -19,6 +19,9 @@ DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 50
 MAX_QUESTION_CHARS = 1000
+MAX_FILTER_ARTICLES = 1000  # article ids in one question's filter
+MAX_TITLE_CHARS = 300  # an article added over HTTP or imported
+MAX_URL_CHARS = 2000
 QUERY_CACHE_SIZE = 1024  # vectors of recent questions an encoder keeps (0: none)
 
 # The model libraries never reach for the network: the model is always a local folder. Set before any of

@@ -19,14 +19,12 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .config import Config
+from .config import MAX_TITLE_CHARS, MAX_URL_CHARS, Config
 from .corpus import CorpusError, article_id_for, parse_text, quote
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from .generation.build import BuildReport, IndexBusy, build_index
 
 FIELDS = ("id", "title", "text", "date", "url", "author")
-MAX_TITLE_CHARS = 300
-MAX_URL_CHARS = 2000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

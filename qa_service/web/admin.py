@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
 
+from ..config import MAX_TITLE_CHARS, MAX_URL_CHARS
 from ..corpus import (
     CORPUS_SUFFIXES,
     Article,
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 admin = Blueprint("admin", __name__)
 
 LOCK_WAIT_SECONDS = 30.0  # for the admin lock, then again for the build lock: well inside gunicorn's 120 s
-MAX_TITLE_CHARS = 300
-MAX_URL_CHARS = 2000
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")  # every id that corpus.article_id_for can produce
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..config import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MODES
+from ..config import (
+    DEFAULT_TOP_K,
+    MAX_FILTER_ARTICLES,
+    MAX_QUESTION_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_TOP_K,
+    MAX_URL_CHARS,
+    MODES,
+)
 
 openapi = Blueprint("openapi", __name__)
 
@@ -55,7 +63,8 @@ SCHEMAS = {
             },
             "date_from": {"type": "string", "format": "date", "nullable": True},
             "date_to": {"type": "string", "format": "date", "nullable": True},
-            "articles": {"type": "array", "nullable": True, "maxItems": 1000, "items": {"type": "string"},
+            "articles": {"type": "array", "nullable": True, "maxItems": MAX_FILTER_ARTICLES,
+                         "items": {"type": "string"},
                          "description": "article ids to search within; ids the index does not hold are left out "
                                         "and named in the answer's warnings"},
         },
@@ -153,11 +162,11 @@ SCHEMAS = {
         "type": "object",
         "required": ["title", "text"],
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\w"},
+            "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE_CHARS, "pattern": r"\w"},
             "text": {"type": "string", "minLength": 1, "pattern": r"\w",
                      "description": "the article's paragraphs, separated by blank lines (read as Markdown)"},
             "date": {"type": "string", "format": "date", "nullable": True},
-            "url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(/[!-~]*)?$", "maxLength": 2000,
+            "url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(/[!-~]*)?$", "maxLength": MAX_URL_CHARS,
                     "nullable": True},
         },
     },

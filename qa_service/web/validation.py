@@ -8,7 +8,7 @@ from datetime import date
 
 from flask import Request
 
-from ..config import MODES, Config
+from ..config import MAX_FILTER_ARTICLES, MODES, Config
 from ..search import Filters
 from ..service import Question
 from .errors import ApiError
@@ -92,7 +92,8 @@ def parse_question(payload: dict, config: Config) -> Question:
         raise _bad("mode", f"must be one of {', '.join(MODES)}")
     articles = payload.get("articles")
     if articles is not None and (
-        not isinstance(articles, list) or not all(isinstance(a, str) for a in articles) or len(articles) > 1000
+        not isinstance(articles, list) or not all(isinstance(a, str) for a in articles)
+        or len(articles) > MAX_FILTER_ARTICLES
     ):
         raise _bad("articles", "must be a list of article ids")
     filters = Filters(
