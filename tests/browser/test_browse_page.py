@@ -13,7 +13,7 @@ from qa_service.web import create_app
 from qa_service.web.pages import PAGE_SIZE
 
 from ..fakes import HashingEmbedder
-from .conftest import DESKTOP, PHONE, LiveServer, screenshot
+from .fixtures import DESKTOP, PHONE, LiveServer, screenshot
 
 ARCHIVE = 70  # more than two pages
 
