@@ -9,7 +9,6 @@ through sentence-transformers (embedder.py).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from .generation.integrity import damaged_files, file_checksums
 from .lean_onnx import LeanOnnx
@@ -55,20 +55,16 @@ def export_folder(model_path: str, model_name: str, cache_dir: Path, int8: bool)
     wanted = INT8_FILE if int8 else FP32_FILE
     cache_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = _source_fingerprint(model_path)
-    with open(cache_dir / ".export.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if target.exists() and read_spec(target).get("source") != fingerprint:
-                shutil.rmtree(target)  # made from another version of the model (or by older code)
-            damage = _export_damage(target) if (target / wanted).exists() else None
-            if damage:
-                log.warning("the ONNX export in %s is damaged (%s); exporting it again", target, damage)
-                shutil.rmtree(target)
-            if not (target / wanted).exists():
-                log.info("exporting %s to ONNX (%s) in %s, once", model_path, wanted, target)
-                _export(model_path, target, fingerprint, int8)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with FileLock(cache_dir / ".export.lock"):  # waits as long as another process exports
+        if target.exists() and read_spec(target).get("source") != fingerprint:
+            shutil.rmtree(target)  # made from another version of the model (or by older code)
+        damage = _export_damage(target) if (target / wanted).exists() else None
+        if damage:
+            log.warning("the ONNX export in %s is damaged (%s); exporting it again", target, damage)
+            shutil.rmtree(target)
+        if not (target / wanted).exists():
+            log.info("exporting %s to ONNX (%s) in %s, once", model_path, wanted, target)
+            _export(model_path, target, fingerprint, int8)
     return target
 
 

@@ -9,7 +9,6 @@ tokenised (see carryover.py).
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from .. import heap
 from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
@@ -117,23 +117,19 @@ def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: s
 
 
 @contextmanager
-def file_lock(path: Path, wait_seconds: float, busy_message: str):
-    """An exclusive flock across threads and processes; waits up to `wait_seconds`, then IndexBusy."""
+def file_lock(path: Path, wait_seconds: float, busy_message: str) -> Iterator[None]:
+    """An exclusive lock (flock, through filelock) across threads and processes; waits up to `wait_seconds`,
+    then IndexBusy."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexBusy(busy_message) from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(path, timeout=wait_seconds)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(busy_message) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def build_lock(index_dir: Path, wait_seconds: float = 600.0):
