@@ -57,7 +57,7 @@ class Config:
     max_body_bytes: int = 64 * 1024
     max_upload_bytes: int = 5 * 1024 * 1024  # an admin's article upload: a saved web page is often 100s of KB
     admin_token: str | None = None
-    # One ONNX export of the model for every index folder, keyed by model and export recipe (embedder.py).
+    # One ONNX export of the model for every index folder, keyed by model and export recipe (onnx_export.py).
     cache_dir: Path = field(default_factory=lambda: user_cache_dir(os.environ))
     log_questions: bool = False  # the question text in the per-question log line (privacy: off by default)
 
@@ -109,7 +109,7 @@ class Config:
 
     @property
     def corpus_limits(self) -> CorpusLimits:
-        """What the corpus reader accepts, for corpus.read_corpus and store.build_index."""
+        """What the corpus reader accepts, for corpus.read_corpus and generation.build.build_index."""
         return CorpusLimits(max_file_bytes=self.max_file_bytes, allow_outside_links=self.allow_outside_links)
 
     def with_overrides(self, **overrides) -> Config:
