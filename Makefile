@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data
 
-.PHONY: run index test lint browser bench eval clean
+.PHONY: venv run index test lint browser bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,14 +26,17 @@ run: index
 	$(BIN)/qa-service serve --host $(HOST) --port $(PORT)
 
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || sh scripts/install-browser.sh
+	@command -v chromium >/dev/null || sh scripts/install-browser.sh
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
+# ruff, then mypy on qa_service, benchmarks and tests (files and settings in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Two tables, a row per retrieval mode. squad-dev: its questions on its articles (recall, answers, answered) and
 # on the editorials, which do not answer them (declined). Editorials: the reader questions of

@@ -141,7 +141,10 @@ def sequential(port: int, questions: list[str], warm_up: int = 30) -> dict:
 
 
 def _wrk_ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if found is None:
+        raise ValueError(f"not a wrk duration: {value!r}")
+    number, unit = found.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -154,7 +157,7 @@ def concurrent_wrk(port: int, questions: list[str], connections: int, seconds: i
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
                "-s", str(script), f"http://127.0.0.1:{port}", "--", str(bodies)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = process.stdout.read()
+    out = process.stdout.read() if process.stdout else ""
     _, _, usage = os.wait4(process.pid, 0)
     process.returncode = 0
     result = {"tool": f"wrk {threads} threads, {connections} connections, {seconds} s", "raw": out,

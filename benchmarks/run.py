@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -32,9 +33,12 @@ from qa_service.dense import (
     scan_copy,
     search_dense,
 )
-from qa_service.embedder import FP32_FILE, INT8_FILE, SOLO_THREADS_ENV, Embedder
+from qa_service.embedder import Embedder, LeanRuntime
+from qa_service.generation.build import build_index
+from qa_service.generation.layout import read_current_name, read_manifest
+from qa_service.lean_onnx import LeanOnnx
+from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_spec
 from qa_service.search import CANDIDATES
-from qa_service.store import build_index, read_current_name
 
 from . import load
 from .report import render
@@ -81,7 +85,8 @@ UNFUSED_FILE = "onnx/model_qint8_unfused.onnx"
 
 def calibrate(embedder: Embedder, n: int = 200) -> float:
     """Median ms of one short question through the int8 session alone: how fast the machine is right now."""
-    lean = embedder._lean
+    assert isinstance(embedder.runtime, LeanRuntime), "the int8 export runs on the lean path"
+    lean = embedder.runtime.lean
     ids = lean.tokenize([CALIBRATION_QUESTION])
     for _ in range(10):
         lean.encode_batch(ids)
@@ -97,10 +102,9 @@ def _running(like: Embedder, folder: Path, file_name: str) -> Embedder:
     """`like`, with its lean path running another ONNX file of the same export folder."""
     import copy
 
-    from qa_service.embedder import _LeanOnnx, _read_spec
-
     variant = copy.copy(like)
-    variant._lean = _LeanOnnx(folder, file_name, _read_spec(folder), like.threads)
+    spec = read_spec(folder)
+    variant.runtime = LeanRuntime(LeanOnnx(folder, file_name, spec, like.threads), spec)
     return variant
 
 
@@ -109,9 +113,7 @@ def optimum_preset(st_fp32, folder: Path, like: Embedder) -> Embedder:
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
     from sentence_transformers import export_dynamic_quantized_onnx_model
 
-    from qa_service.embedder import _quiet
-
-    with _quiet():
+    with quiet():
         export_dynamic_quantized_onnx_model(st_fp32, AutoQuantizationConfig.avx2(is_static=False, per_channel=True),
                                             str(folder), push_to_hub=False, file_suffix="qint8_avx2")
     return _running(like, folder, "onnx/model_qint8_avx2.onnx")
@@ -119,10 +121,8 @@ def optimum_preset(st_fp32, folder: Path, like: Embedder) -> Embedder:
 
 def unfused(folder: Path, like: Embedder) -> Embedder:
     """The project's int8 recipe on the plain (unfused) fp32 graph: the export used before the fused one."""
-    from qa_service.embedder import _quantize, _quiet
-
-    with _quiet():
-        _quantize(folder / FP32_FILE, folder / UNFUSED_FILE)
+    with quiet():
+        quantize(folder / FP32_FILE, folder / UNFUSED_FILE)
     return _running(like, folder, UNFUSED_FILE)
 
 
@@ -131,22 +131,17 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
     from sentence_transformers import SentenceTransformer
 
     model = bundled_model_path()
-    os.environ["QA_QUERY_CACHE"] = "0"  # every question is really encoded
     embedders, loads = {}, {}
     for backend in ("torch", "onnx", "onnx-int8"):
         started = time.perf_counter()
-        embedders[backend] = Embedder(model, backend, cache)
+        embedders[backend] = Embedder(model, backend, cache, query_cache=0)  # every question is really encoded
         loads[backend] = time.perf_counter() - started
         log(f"loaded {backend} in {loads[backend]:.1f} s")
     started = time.perf_counter()
-    solo_setting = os.environ.get(SOLO_THREADS_ENV)
-    os.environ[SOLO_THREADS_ENV] = "0"  # one thread for questions too: no lone-question session
-    one_thread = Embedder(model, "onnx-int8", cache, threads=1)
-    if solo_setting is None:
-        del os.environ[SOLO_THREADS_ENV]
-    else:
-        os.environ[SOLO_THREADS_ENV] = solo_setting
+    # one thread for questions too: no lone-question session
+    one_thread = Embedder(model, "onnx-int8", cache, threads=1, solo_threads=0, query_cache=0)
     loads["onnx-int8, 1 thread"] = time.perf_counter() - started
+    assert one_thread.model_file is not None, "an ONNX backend has a model file"
     folder = one_thread.model_file.parent.parent
     calibration_start = calibrate(one_thread)
     st_int8 = SentenceTransformer(str(folder), backend="onnx", device="cpu", local_files_only=True,
@@ -171,9 +166,9 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
         "ONNX int8, lean path (default)": ("onnx-int8", embedders["onnx-int8"].encode),
         "ONNX int8, lean path, 1 thread (as each of 2 workers)": ("onnx-int8", one_thread.encode),
     }
-    throughput = {name: [] for name in runs}
-    latency = {name: [] for name in runs}
-    vectors = {}
+    throughput: dict[str, list[float]] = {name: [] for name in runs}
+    latency: dict[str, list[float]] = {name: [] for name in runs}
+    vectors: dict[str, np.ndarray] = {}
     per_round = max(1, len(questions) // rounds)
     names = list(runs)
     for r in range(rounds):
@@ -208,7 +203,6 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
         cosine[backend] = {"mean": float(c.mean()), "min": float(c.min())}
     del st_int8, st_fp32, preset, plain
     embedders["calibration"] = one_thread
-    os.environ.pop("QA_QUERY_CACHE", None)
     return {"rows": rows, "loads": loads, "cosine": cosine, "calibration_start": calibration_start,
             "n_paragraphs": len(paragraphs),
             "avg_tokens": float(np.mean([embedders["onnx-int8"].count_tokens(p) for p in paragraphs])),
@@ -266,7 +260,7 @@ def bench_build(embedders: dict, editorials: Path, work: Path, every: int, round
             shutil.rmtree(index)
             log(f"built {len(files)} editorials with {backend}: {results[backend][-1]['seconds']:.1f} s "
                 f"({results[backend][-1]['cpu_seconds']:.1f} s CPU)")
-    summary = {}
+    summary: dict[str, Any] = {}
     for backend, runs in results.items():
         seconds = median([r["seconds"] for r in runs])
         summary[backend] = {**runs[0], "seconds": seconds, "cpu_seconds": median([r["cpu_seconds"] for r in runs]),
@@ -304,8 +298,7 @@ def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: i
         result["overhead_cpu"] = result["cpu_seconds"] - result["embed_cpu_seconds"]
         adds.append(result)
         log(f"added {file.name}: {result['seconds']:.2f} s ({result['embed_seconds']:.2f} s embedding)")
-    generation = index / read_current_name(index)
-    manifest = json.loads((generation / "manifest.json").read_text())
+    manifest = read_manifest(index / str(read_current_name(index)))
     return {"full": full, "adds": adds, "manifest": manifest}, corpus, index
 
 
@@ -338,7 +331,8 @@ def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: in
                              "ready_s": server.wait_ready(), "command": server.command, "memory_start": server.memory()}
             log(f"{name}: server ready in {results[name]['ready_s']:.1f} s; "
                 f"workers {list(results[name]['memory_start'])}")
-        sequential = {name: {"latencies": [], "server_ms": [], "errors": 0, "cpu": 0.0} for name in names}
+        sequential: dict[str, dict[str, Any]] = {
+            name: {"latencies": [], "server_ms": [], "errors": 0, "cpu": 0.0} for name in names}
         chunk = 50
         for number, start in enumerate(range(0, sequential_n, chunk)):
             for name in names if number % 2 == 0 else names[::-1]:
@@ -433,7 +427,7 @@ def bench_faiss(base: np.ndarray, queries: np.ndarray, sizes: list[int], k_serve
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         started = time.perf_counter()
-        hnsw = make_dense_index(vectors, threshold=0)
+        hnsw: Any = make_dense_index(vectors, threshold=0)  # an IndexHNSWFlat (threshold 0)
         hnsw_build = time.perf_counter() - started
         _, truth = flat.search(queries, 10)
         limits = threadpool_limits(1)  # as served: one BLAS and OpenMP thread per worker
@@ -502,7 +496,7 @@ def main(argv: list[str] | None = None) -> None:
                                     1 if quick else args.build_rounds)
         info["index"], corpus, index = bench_full_index_and_add(embedders["onnx-int8"], editorials, work, 3,
                                                                 every=8 if quick else 1)
-        generation = index / read_current_name(index)
+        generation = index / str(read_current_name(index))
         base = np.load(generation / "passages.npy")
         query_vectors = embedders["onnx-int8"].encode(questions[:200])
         reference = embedders.pop("calibration")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
 
-import numpy as np
+import psutil
+
+from qa_service.evaluate import percentile
 
 PACKAGES = ("onnxruntime", "torch", "sentence-transformers", "transformers", "tokenizers", "optimum",
             "faiss-cpu", "numpy", "bm25s", "flask", "gunicorn")
@@ -29,14 +29,12 @@ def _lscpu() -> dict[str, str]:
 def machine() -> dict:
     cpu = _lscpu()
     flags = cpu.get("Flags", "").split()
-    meminfo = Path("/proc/meminfo").read_text() if os.path.exists("/proc/meminfo") else ""
-    total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1)) if "MemTotal" in meminfo else 0
     return {
         "cpu": cpu.get("Model name", platform.processor() or "unknown"),
         "cores": os.cpu_count(),
         "simd": ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags) or "none listed",
         "hypervisor": cpu.get("Hypervisor vendor", "none"),
-        "ram_gib": round(total_kb / 1024 / 1024, 1),
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "os": platform.platform(),
         "python": sys.version.split()[0],
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -63,47 +61,38 @@ def load_average() -> str:
 
 def children(pid: int) -> list[int]:
     """Direct child processes of `pid` (gunicorn's workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return sorted(found)
+    try:
+        return sorted(child.pid for child in psutil.Process(pid).children())
+    except psutil.Error:
+        return []
 
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU time the processes have used so far."""
-    total = 0
+    total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
+        total += times.user + times.system
+    return total
 
 
 def memory_mib(pid: int) -> dict[str, float]:
     """Resident (RSS) and proportional (PSS: shared pages split between sharers) size, MiB."""
-    result = {}
-    for file, keys in ((f"/proc/{pid}/status", ("VmRSS",)), (f"/proc/{pid}/smaps_rollup", ("Pss",))):
-        try:
-            text = Path(file).read_text()
-        except OSError:
-            continue
-        for key in keys:
-            match = re.search(rf"^{key}:\s+(\d+) kB", text, re.M)
-            if match:
-                result[key.lower().replace("vm", "")] = round(int(match.group(1)) / 1024, 1)
+    try:
+        info = psutil.Process(pid).memory_full_info()
+    except psutil.Error:
+        return {}
+    result = {"rss": round(info.rss / 2**20, 1)}
+    if hasattr(info, "pss"):
+        result["pss"] = round(info.pss / 2**20, 1)
     return result
 
 
 def pct(values, q: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+    return float(percentile(list(values), q))
 
 
 def median(values) -> float:

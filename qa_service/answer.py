@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clues import QUESTION
-from .index import Snapshot
+from .generation.read import Snapshot
 from .search import Hit, Query, sentence_scores
 
 PASSAGES_CONSIDERED = 2
@@ -88,7 +88,7 @@ def choose_sentence(snapshot: Snapshot, query: Query, hits: list[Hit]) -> Answer
     considered = hits[:PASSAGES_CONSIDERED]
     if not considered:
         return None
-    sentences = sentence_scores(snapshot, query, [h.row for h in considered])
+    sentences = sentence_scores(snapshot, query, np.array([h.row for h in considered], dtype=np.int64))
     if len(sentences.rows) == 0:
         return None
     rank = np.repeat(np.arange(len(considered)), np.diff(sentences.offsets))  # 0-based passage rank of each

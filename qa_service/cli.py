@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .config import Config
+from .config import BACKENDS, DEFAULT_TOP_K, MAX_TOP_K, MODES, Config
 
 PATH = click.Path(path_type=Path)
 
@@ -40,9 +40,10 @@ def _os_error(exc: OSError, doing: str, index_unchanged: bool = True) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--model", help="Local sentence-transformers model folder [env QA_MODEL; default: bundled MiniLM].")
-@click.option("--backend", type=click.Choice(["torch", "onnx", "onnx-int8"]),
-              help="Encoder runtime [env QA_BACKEND].")
+@click.option("--model", envvar="QA_MODEL", show_envvar=True,
+              help="Local sentence-transformers model folder [default: bundled MiniLM].")
+@click.option("--backend", type=click.Choice(BACKENDS), envvar="QA_BACKEND", show_envvar=True,
+              help="Encoder runtime.")
 @click.pass_context
 def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
     """Question answering over a newspaper's editorials."""
@@ -50,8 +51,10 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
 
 
 @main.command()
-@click.option("--corpus", "corpus_dir", type=PATH, help="Folder of article files [env QA_CORPUS_DIR; default corpus/].")
-@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR; default embeddings/].")
+@click.option("--corpus", "corpus_dir", type=PATH, envvar="QA_CORPUS_DIR", show_envvar=True,
+              help="Folder of article files [default corpus/].")
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True,
+              help="Index folder [default embeddings/].")
 @click.option("--force", is_flag=True, help="Write a new generation even when the index is up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
@@ -59,8 +62,8 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
 def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, as_json: bool) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
     from .corpus import CorpusError, unread_files
-    from .embedder import Embedder, ModelError, encoder_id, model_name_for
-    from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from .embedder import ModelError, encoder_id, load_embedder, model_name_for
+    from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
     config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
     if not config.corpus_dir.is_dir():
@@ -72,7 +75,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
                 click.echo(f"Skipped {problem}", err=True)
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
-        embedder = Embedder(config.model, config.backend, config.model_cache_dir)
+        embedder = load_embedder(config)
         report = build_index(
             config.corpus_dir, config.index_dir, embedder, batch_size=config.batch_size,
             progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
@@ -116,8 +119,10 @@ def _progress_bar(total: int, label: str):
 
 @main.command("import")
 @click.argument("export_file", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--corpus", "corpus_dir", type=PATH, help="Folder of article files [env QA_CORPUS_DIR; default corpus/].")
-@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR; default embeddings/].")
+@click.option("--corpus", "corpus_dir", type=PATH, envvar="QA_CORPUS_DIR", show_envvar=True,
+              help="Folder of article files [default corpus/].")
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True,
+              help="Index folder [default embeddings/].")
 @click.option("--replace", is_flag=True, help="Replace articles whose id is in the corpus already (else refused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
@@ -131,15 +136,15 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
     status is then 1, after the good rows are imported.
     """
     from .corpus import CorpusError
-    from .embedder import Embedder, ModelError
+    from .embedder import ModelError, load_embedder
+    from .generation.build import EmptyCorpus, IndexBusy
     from .importer import ExportUnreadable, import_export
-    from .store import EmptyCorpus, IndexBusy
 
     config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
     try:
         report = import_export(
             export_file, config.corpus_dir, config.index_dir,
-            lambda: Embedder(config.model, config.backend, config.model_cache_dir),
+            lambda: load_embedder(config),
             replace=replace, batch_size=config.batch_size, progress=None if as_json else _progress_bar,
         )
     except (ExportUnreadable, CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
@@ -186,8 +191,9 @@ def progress_lines(total: int, label: str, every: float = PROGRESS_EVERY_SECONDS
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR].")
-@click.option("--corpus", "corpus_dir", type=PATH, help="Corpus folder, for articles added over HTTP.")
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True, help="Index folder.")
+@click.option("--corpus", "corpus_dir", type=PATH, envvar="QA_CORPUS_DIR", show_envvar=True,
+              help="Corpus folder, for articles added over HTTP.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
 @click.pass_context
@@ -231,16 +237,16 @@ def _unknown_article_warnings(service, filters) -> list[str]:
 
 @main.command()
 @click.argument("question")
-@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
-@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "lexical"]))
+@click.option("--top-k", default=DEFAULT_TOP_K, show_default=True, type=click.IntRange(1, MAX_TOP_K))
+@click.option("--mode", default=MODES[0], show_default=True, type=click.Choice(MODES))
 @_filter_options
-@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR].")
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True, help="Index folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, top_k: int, mode: str, date_from, date_to, articles, index_dir,
         as_json: bool) -> None:
     """Ask one question and print the answer with its cited passages."""
-    from .index import IndexUnavailable
+    from .generation.read import IndexUnavailable
     from .service import QAService, Question, limit_math_threads
 
     limit_math_threads()
@@ -275,10 +281,10 @@ CHAT_HELP = ("Ask about the editorials; follow-up questions refer to the earlier
 
 
 @main.command()
-@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
-@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "lexical"]))
+@click.option("--top-k", default=DEFAULT_TOP_K, show_default=True, type=click.IntRange(1, MAX_TOP_K))
+@click.option("--mode", default=MODES[0], show_default=True, type=click.Choice(MODES))
 @_filter_options
-@click.option("--index", "index_dir", type=PATH, help="Index folder [env QA_INDEX_DIR].")
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True, help="Index folder.")
 @click.pass_context
 def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles, index_dir) -> None:
     """A conversation in the terminal: one question per line, answers with their citations.
@@ -288,7 +294,7 @@ def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles
     "Who did he call?" is read in the light of what was asked before. Questions can also be
     piped in, one per line: each is echoed before its answer.
     """
-    from .index import IndexUnavailable
+    from .generation.read import IndexUnavailable
     from .service import QAService, Question, limit_math_threads
 
     limit_math_threads()
@@ -363,7 +369,7 @@ def format_result(result: dict) -> str:
               help="JSON-lines questions about the corpus (layout: ../shared/data/README.md).")
 @click.option("--index", "index_dir", type=PATH,
               help="Index folder for the corpus: built or updated there and kept (default: a temporary one).")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "dense", "lexical"]),
+@click.option("--mode", "modes", multiple=True, type=click.Choice(MODES),
               help="Retrieval mode; repeat for a table of several [default: hybrid].")
 @click.option("--limit", type=click.IntRange(1), help="Only N questions (of each file), spread evenly over it.")
 @click.option("--foreign-questions", "foreign_file", type=PATH,
@@ -384,16 +390,14 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     --foreign-corpus, also the share of foreign questions declined: the foreign questions
     (default: --questions) asked against the foreign corpus (default: --corpus).
     """
-    import os
     import tempfile
 
     from .corpus import CorpusError
-    from .embedder import CACHE_ENV as QUERY_CACHE_ENV
-    from .embedder import Embedder, ModelError
+    from .embedder import ModelError, load_embedder
     from .evaluate import evaluate_mode, format_table, load_questions, machine
-    from .index import IndexUnavailable
+    from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from .generation.read import IndexUnavailable
     from .service import QAService, limit_math_threads
-    from .store import EmptyCorpus, IndexBusy, build_index, is_up_to_date
 
     limit_math_threads()  # as in a server worker: the times per question are a served question's
     if questions_file is None and foreign_file is None:
@@ -401,7 +405,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     foreign = foreign_file is not None or foreign_dir is not None
     if foreign_dir is None and foreign_index_dir is not None:
         _fail("--foreign-index needs --foreign-corpus")
-    modes = modes or ("hybrid",)
+    modes = modes or (MODES[0],)
     progress = None if quiet else _progress_bar
     config = _config(ctx)
     try:
@@ -412,15 +416,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
         try:
             # Every question pays its own encoding, as a new question would: no query cache across modes.
-            cache_setting = os.environ.get(QUERY_CACHE_ENV)
-            os.environ[QUERY_CACHE_ENV] = "0"
-            try:
-                embedder = Embedder(config.model, config.backend, config.model_cache_dir)
-            finally:
-                if cache_setting is None:
-                    del os.environ[QUERY_CACHE_ENV]
-                else:
-                    os.environ[QUERY_CACHE_ENV] = cache_setting
+            embedder = load_embedder(config.with_overrides(query_cache=0))
 
             def service_for(corpus: Path, folder: Path | None, name: str) -> QAService:
                 folder = Path(folder) if folder else Path(scratch) / name

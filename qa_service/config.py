@@ -1,4 +1,8 @@
-"""One configuration object: defaults in code, overridden by environment, then by CLI flags."""
+"""One configuration object: defaults in code, overridden by environment, then by CLI flags.
+
+This is the one module that reads the environment (the CLI's options name the same variables with
+`envvar=`, so `--help` shows them); every other module is handed its settings.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,22 @@ from pathlib import Path
 from .corpus import MAX_FILE_BYTES, CorpusLimits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODES = ("hybrid", "dense", "lexical")  # retrieval modes (search.py); the first is the default
+BACKENDS = ("torch", "onnx", "onnx-int8")  # encoder runtimes (embedder.py)
+DEFAULT_BACKEND = "onnx-int8"
+DEFAULT_TOP_K = 5
+MAX_TOP_K = 50
+MAX_QUESTION_CHARS = 1000
+MAX_FILTER_ARTICLES = 1000  # article ids in one question's filter
+MAX_TITLE_CHARS = 300  # an article added over HTTP or imported
+MAX_URL_CHARS = 2000
+QUERY_CACHE_SIZE = 1024  # vectors of recent questions an encoder keeps (0: none)
+
+# The model libraries never reach for the network: the model is always a local folder. Set before any of
+# them is imported (they read these when imported), by whichever process imports this module first.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def bundled_model_path() -> str:
@@ -29,15 +49,15 @@ class Config:
     corpus_dir: Path = PROJECT_ROOT / "corpus"
     index_dir: Path = PROJECT_ROOT / "embeddings"
     model: str = field(default_factory=bundled_model_path)
-    backend: str = "onnx-int8"  # ONNX Runtime, int8 per-channel; "torch" and "onnx" (fp32) also work
+    backend: str = DEFAULT_BACKEND  # ONNX Runtime, int8 per-channel; "torch" and "onnx" (fp32) also work
     batch_size: int = 32
-    default_top_k: int = 5
-    max_top_k: int = 50
-    max_question_chars: int = 1000
+    default_top_k: int = DEFAULT_TOP_K
+    max_top_k: int = MAX_TOP_K
+    max_question_chars: int = MAX_QUESTION_CHARS
     max_body_bytes: int = 64 * 1024
     max_upload_bytes: int = 5 * 1024 * 1024  # an admin's article upload: a saved web page is often 100s of KB
     admin_token: str | None = None
-    # One ONNX export of the model for every index folder, keyed by model and export recipe (embedder.py).
+    # One ONNX export of the model for every index folder, keyed by model and export recipe (onnx_export.py).
     cache_dir: Path = field(default_factory=lambda: user_cache_dir(os.environ))
     log_questions: bool = False  # the question text in the per-question log line (privacy: off by default)
 
@@ -46,6 +66,12 @@ class Config:
         return Path(self.cache_dir) / "models"
     max_file_bytes: int = MAX_FILE_BYTES  # a larger corpus file is skipped and reported
     allow_outside_links: bool = False  # follow corpus symlinks that point outside the corpus folder
+    # Intra-op threads per encoder (None: every core; a server gives each worker its share, server.py).
+    encoder_threads: int | None = None
+    # Threads for a question encoded while no other is answered (None: every core; 0: off, every question on
+    # encoder_threads, e.g. where the tail latency matters more than the median: see occupancy.py).
+    encoder_solo_threads: int | None = None
+    query_cache: int = QUERY_CACHE_SIZE
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
@@ -67,6 +93,12 @@ class Config:
             values["log_questions"] = env["QA_LOG_QUESTIONS"].strip().lower() in ("1", "true", "yes")
         if env.get("QA_MAX_FILE_BYTES"):
             values["max_file_bytes"] = int(env["QA_MAX_FILE_BYTES"])
+        for key, name in (("encoder_threads", "QA_ENCODER_THREADS"),
+                          ("encoder_solo_threads", "QA_ENCODER_SOLO_THREADS")):
+            if env.get(name, "").strip():
+                values[key] = int(env[name])
+        if env.get("QA_QUERY_CACHE"):
+            values["query_cache"] = int(env["QA_QUERY_CACHE"])
         if env.get("QA_CORPUS_ALLOW_OUTSIDE_LINKS"):
             values["allow_outside_links"] = env["QA_CORPUS_ALLOW_OUTSIDE_LINKS"].lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -77,7 +109,7 @@ class Config:
 
     @property
     def corpus_limits(self) -> CorpusLimits:
-        """What the corpus reader accepts, for corpus.read_corpus and store.build_index."""
+        """What the corpus reader accepts, for corpus.read_corpus and generation.build.build_index."""
         return CorpusLimits(max_file_bytes=self.max_file_bytes, allow_outside_links=self.allow_outside_links)
 
     def with_overrides(self, **overrides) -> Config:

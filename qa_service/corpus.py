@@ -389,7 +389,8 @@ def _corpus_entries(corpus_dir: Path, limits: CorpusLimits):
 
 def _fingerprint_entry(digest, path: Path, raw: bytes | None, problem: Problem | None) -> None:
     digest.update(os.fsencode(path.name) + b"\0")
-    digest.update(hashlib.sha256(raw).digest() if raw is not None else b"skipped: " + problem.reason.encode())
+    reason = problem.reason if problem is not None else ""
+    digest.update(hashlib.sha256(raw).digest() if raw is not None else b"skipped: " + reason.encode())
 
 
 @dataclass

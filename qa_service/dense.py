@@ -44,6 +44,7 @@ def index_kind(n_vectors: int, threshold: int = HNSW_THRESHOLD) -> str:
 
 def make_dense_index(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:
     dim = vectors.shape[1]
+    index: faiss.Index
     if index_kind(len(vectors), threshold) == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -88,13 +89,18 @@ def _empty():
     return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
 
 
+def best_first(scores: np.ndarray, k: int, ids: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the `k` highest scores, best first; ties by position (or by `ids` at those positions)."""
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return top[np.lexsort((top if ids is None else ids[top], -scores[top]))]
+
+
 def _exact(vectors: np.ndarray, query: np.ndarray, k: int, rows: np.ndarray | None = None):
     """Exact top-k of `vectors` (or of its `rows`), best first, ties by row."""
     scores = (vectors if rows is None else vectors[rows]) @ query
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = best_first(scores, k, rows)
     ids = top if rows is None else rows[top]
-    order = np.lexsort((ids, -scores[top]))
-    return scores[top][order].astype(np.float32, copy=False), ids[order].astype(np.int64, copy=False)
+    return scores[top].astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
 
 
 def search_dense(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
@@ -125,8 +131,11 @@ def search_dense(index: faiss.Index, query: np.ndarray, k: int, allowed: np.ndar
         if vectors is not None:
             return _exact(vectors, query, k, allowed)
         selector = faiss.IDSelectorBatch(allowed)
-        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k)) \
-            if isinstance(index, faiss.IndexHNSW) else faiss.SearchParameters(sel=selector)
+        # faiss's stubs lack SearchParametersHNSW and the SWIG keyword constructors
+        if isinstance(index, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore
+        else:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, rows = index.search(query.reshape(1, -1), k, params=params)
     keep = rows[0] >= 0
     return scores[0][keep], rows[0][keep]

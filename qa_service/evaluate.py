@@ -31,16 +31,16 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .config import MODES
 from .corpus import article_id_for
-from .search import MODES
+from .generation.build import ProgressFactory
 from .service import QAService, Question
 
 EVAL_TOP_K = 20
-ProgressFactory = Callable[[int, str], Callable[[int], None]]
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,10 @@ def answer_contains_gold(result: dict, question: EvalQuestion) -> bool:
     return any(_normal(gold) in text for gold in question.answers if gold.strip())
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) as the nearest of the values themselves (no interpolation): eval and bench."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def _ask_all(service: QAService, questions: Sequence[EvalQuestion], mode: str, label: str,
@@ -205,7 +206,7 @@ def evaluate_mode(
         result.foreign_declined = round(declined / len(foreign_questions), 4)
     if result.times_ms:
         result.median_ms = round(statistics.median(result.times_ms), 2)
-        result.p95_ms = round(_percentile(result.times_ms, 0.95), 2)
+        result.p95_ms = round(percentile(result.times_ms, 95), 2)
     return result
 
 

@@ -3,31 +3,28 @@
 Each good row becomes one Markdown article file (front matter: title, date, url, author), named from
 its id (or its title) made file-safe. A row is refused, with its number and the reason, when a field
 is missing or wrong, or when its id is already in the corpus (unless `replace`) or earlier in the file.
-The good rows are written atomically, then the index is updated incrementally; if that update fails,
-the corpus is put back as it was, so the corpus and the served index never disagree.
-One import or admin change at a time: the server's admin lock in the index folder is held throughout.
+The good rows are written and the index updated as one corpus change (corpus_change.py, as the admin
+routes do): if the update fails, the corpus is put back as it was, so the corpus and the served index
+never disagree, and one import or admin change runs at a time.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .corpus import CorpusError, article_id_for, corpus_files, parse_text, quote
-from .store import BuildReport, build_index, file_lock
+from .config import MAX_TITLE_CHARS, MAX_URL_CHARS, Config
+from .corpus import CorpusError, article_id_for, parse_text, quote
+from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
+from .generation.build import BuildReport, IndexBusy, build_index
 
-ADMIN_LOCK = ".admin.lock"  # the lock the server's admin routes hold for a change (web/admin.py)
 FIELDS = ("id", "title", "text", "date", "url", "author")
-MAX_TITLE_CHARS = 300
-MAX_URL_CHARS = 2000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -209,23 +206,6 @@ def article_markdown(row: dict) -> tuple[str, str]:
     return article_id, "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
 
 
-def _aside(path: Path) -> Path:
-    """A hidden name beside `path`: the corpus reader skips dot-files."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.aside")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = _aside(path)
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_embedder: Callable | None = None, *,
                   replace: bool = False, batch_size: int = 32, progress=None,
                   lock_wait_seconds: float = 60.0) -> ImportReport:
@@ -240,7 +220,7 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
     report = ImportReport()
     planned: dict[str, tuple[int, str]] = {}
     for number, row, problem in read_rows(path):
-        if problem is None:
+        if problem is None and row is not None:
             try:
                 article_id, text = article_markdown(row)
                 parse_text(text, f"{article_id}.md")  # the file must read back as an article
@@ -255,41 +235,36 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
     if not planned:
         return report
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    lock_dir = Path(index_dir) if index_dir is not None else corpus_dir
-    with file_lock(lock_dir / ADMIN_LOCK, lock_wait_seconds, "another import or article change is running"):
-        existing: dict[str, list[Path]] = {}
-        for file in corpus_files(corpus_dir):
-            existing.setdefault(article_id_for(file.name), []).append(file)
-        moved: list[tuple[Path, Path]] = []
-        written: list[Path] = []
-        done = False
-        try:
+    # Without an index, the change's lock and journal are kept in the corpus folder (as dot-files, never read).
+    config = Config(corpus_dir=corpus_dir, index_dir=Path(index_dir) if index_dir is not None else corpus_dir)
+
+    def rebuild() -> BuildReport | None:
+        if index_dir is None:
+            return None
+        if load_embedder is None:
+            raise TypeError("updating the index needs load_embedder")
+        return build_index(corpus_dir, index_dir, load_embedder(), batch_size=batch_size, progress=progress,
+                           lock_held=True)
+
+    try:
+        with change_lock(config, lock_wait_seconds, "another import or article change is running",
+                         build=index_dir is not None):
+            existing = files_by_article(corpus_dir)
+            remove: list[Path] = []
+            add: list[tuple[Path, str]] = []
             for article_id, (number, text) in planned.items():
                 if article_id in existing and not replace:
                     names = ", ".join(p.name for p in existing[article_id])
                     report.refused.append(Refused(number, f"id {article_id!r} is in the corpus already ({names}); "
                                                           "use --replace to replace it"))
                     continue
-                for old in existing.get(article_id, []):
-                    hidden = _aside(old)
-                    os.replace(old, hidden)
-                    moved.append((hidden, old))
+                remove.extend(existing.get(article_id, []))
                 target = corpus_dir / f"{article_id}.md"
-                _write_atomically(target, text)
-                written.append(target)
+                add.append((target, text))
                 report.imported.append(Imported(number, article_id, target.name, replaced=article_id in existing))
-            if report.imported and index_dir is not None:
-                report.build = build_index(corpus_dir, index_dir, load_embedder(), batch_size=batch_size,
-                                           progress=progress, lock_wait_seconds=lock_wait_seconds)
-            done = True
-        finally:
-            if done:
-                for hidden, _ in moved:
-                    hidden.unlink(missing_ok=True)
-            else:
-                for file in written:
-                    file.unlink(missing_ok=True)
-                for hidden, original in reversed(moved):
-                    os.replace(hidden, original)
+            if report.imported:
+                report.build = change_and_rebuild(config, remove, add, rebuild)
+    except ChangeBusy as exc:
+        raise IndexBusy(str(exc)) from None
     report.refused.sort(key=lambda r: r.row)
     return report

@@ -158,7 +158,7 @@ def configure_event_log(stream=None) -> None:
         return
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.qa_events = True
+    handler.qa_events = True  # type: ignore[attr-defined]  # marks ours among the logger's handlers
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clues import EXPECTED, question_kind, question_names
-from .dense import search_dense, stored_vectors
-from .index import Snapshot
+from .config import MODES
+from .dense import best_first, search_dense, stored_vectors
+from .generation.read import Snapshot
 from .text import tokenize
 
-MODES = ("hybrid", "dense", "lexical")
 CANDIDATES = 40  # taken from each of the dense and BM25 rankings (at least 2 * k)
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 4.0
@@ -166,8 +166,7 @@ def _top(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
     k = min(k, int(np.isfinite(scores).sum()))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.lexsort((top, -scores[top]))]
+    return best_first(scores, k)
 
 
 def _cosines(snapshot: Snapshot, query: Query, rows: np.ndarray) -> np.ndarray:
@@ -225,14 +224,3 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
     return _hits(rows[order], score[order], dense[order], lexical[rows[order]], best_sentence[order],
                  best_coverage[order])
 
-
-def search(
-    snapshot: Snapshot,
-    question: str,
-    query_vector: np.ndarray,
-    k: int,
-    mode: str = "hybrid",
-    filters: Filters = Filters(),
-) -> list[Hit]:
-    """`retrieve` for a question's text and vector."""
-    return retrieve(snapshot, Query(snapshot, question, query_vector), k, mode, filters)

@@ -23,7 +23,6 @@ from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
 from .config import Config
-from .embedder import THREADS_ENV
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
 
@@ -251,13 +250,14 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         """Runs in each worker after the fork: the model is loaded here, once per worker."""
+        from .corpus_change import recover_at_start
         from .service import limit_math_threads
         from .web import create_app
-        from .web.admin import recover_at_start
+        from .web.admin import LOCK_WAIT_SECONDS
 
         limit_math_threads(self.compute_threads)
         configure_event_log()
-        recover_at_start(self.qa_config)  # an admin change a killed worker left half-done
+        recover_at_start(self.qa_config, LOCK_WAIT_SECONDS)  # an admin change a killed worker left half-done
         app = create_app(self.qa_config)
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
@@ -268,8 +268,9 @@ class _Gunicorn(BaseApplication):
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
                  access_log: bool = True) -> None:
     """Each worker loads the model once at start (never per request) and then serves threads."""
-    os.environ.setdefault(THREADS_ENV, str(threads_per_worker(workers)))
-    compute_threads = int(os.environ[THREADS_ENV])
+    # Each worker's share of the cores, unless QA_ENCODER_THREADS says otherwise; the workers are handed `config`.
+    compute_threads = threads_per_worker(workers) if config.encoder_threads is None else config.encoder_threads
+    config = config.with_overrides(encoder_threads=compute_threads)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

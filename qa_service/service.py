@@ -9,13 +9,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .answer import choose_sentence, is_found
-from .config import Config
+from .config import DEFAULT_TOP_K, MODES, Config
 from .followup import resolve, with_context
-from .index import IndexReader, IndexUnavailable, Snapshot
+from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
 from .search import Filters, Query, retrieve
+
+if TYPE_CHECKING:
+    from .embedder import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +38,8 @@ def limit_math_threads(threads: int = 1) -> None:
 @dataclass(frozen=True)
 class Question:
     text: str
-    top_k: int = 5
-    mode: str = "hybrid"
+    top_k: int = DEFAULT_TOP_K
+    mode: str = MODES[0]
     filters: Filters = field(default_factory=Filters)
     history: tuple[tuple[str, str], ...] = ()
 
@@ -52,7 +56,7 @@ def citation(snapshot: Snapshot, row: int) -> dict:
 
 
 class QAService:
-    def __init__(self, config: Config, embedder=None, occupancy: Occupancy | None = None):
+    def __init__(self, config: Config, embedder: Encoder | None = None, occupancy: Occupancy | None = None):
         self.config = config
         self.occupancy = occupancy or Occupancy()  # a server's is shared by its workers (see occupancy.py)
         self._embedder = embedder
@@ -60,15 +64,14 @@ class QAService:
         self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
 
     @property
-    def embedder(self):
+    def embedder(self) -> Encoder:
         """The encoder, loaded on first use so that processes that never ask never pay for it."""
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    from .embedder import Embedder
+                    from .embedder import load_embedder
 
-                    self._embedder = Embedder(self.config.model, self.config.backend, self.config.model_cache_dir,
-                                              occupancy=self.occupancy)
+                    self._embedder = load_embedder(self.config, occupancy=self.occupancy)
                     self.reader.model_name = self._embedder.name
         return self._embedder
 
@@ -93,10 +96,10 @@ class QAService:
         started = time.perf_counter()
         snapshot = self.reader.snapshot()
         context = resolve(question.text, question.history)
-        query = with_context(question.text, context)  # the one text embedded: the question, resolved
-        terms = Query(snapshot, question.text, self.embedder.encode([query])[0], context=context)
-        hits = retrieve(snapshot, terms, question.top_k, question.mode, question.filters)
-        answer = choose_sentence(snapshot, terms, hits) if is_found(snapshot, terms, hits) else None
+        resolved = with_context(question.text, context)  # the one text embedded: the question, resolved
+        query = Query(snapshot, question.text, self.embedder.encode([resolved])[0], context=context)
+        hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
+        answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
         result = {
             "question": question.text,
             "found": answer is not None,
@@ -115,8 +118,8 @@ class QAService:
             "mode": question.mode,
             "index_version": snapshot.version,
         }
-        if query != question.text:
-            result["resolved_question"] = query
+        if resolved != question.text:
+            result["resolved_question"] = resolved
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return result
 

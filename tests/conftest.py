@@ -9,9 +9,10 @@ import pytest
 
 from qa_service.config import PROJECT_ROOT, Config
 from qa_service.embedder import Embedder
-from qa_service.index import Snapshot
+from qa_service.generation.build import build_index
+from qa_service.generation.layout import read_current_name
+from qa_service.generation.read import Snapshot
 from qa_service.service import QAService
-from qa_service.store import build_index, read_current_name
 from qa_service.web import create_app
 
 from .fixtures import make_corpus

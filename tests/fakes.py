@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 
 class HashingEmbedder:
-    """Bag of hashed words: similar word sets give similar vectors; records every text it encodes."""
+    """Bag of hashed words: similar word sets give similar vectors; records every text it encodes (an Encoder)."""
 
     name = "test/hashing-embedder"
     backend = "fake"
@@ -26,7 +27,8 @@ class HashingEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def encode(self, texts, batch_size: int = 32, progress=None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
         if self.fail_after is not None and len(self.encoded) + len(texts) > self.fail_after:
             raise RuntimeError("encoder failed half-way (simulated)")
         self.encoded.extend(texts)

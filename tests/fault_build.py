@@ -5,7 +5,7 @@
 
 Runs the real CLI command (`qa_service.cli index --force`) in this process, with two changes: the encoder
 is tests.fakes.HashingEmbedder (builds take milliseconds, not a model load), and every step of
-store.build_index (lock, corpus, embedding batches, FAISS, SQLite, fsync, rename, switch, prune) prints
+build_index (lock, corpus, embedding batches, FAISS, SQLite, fsync, rename, switch, prune; its phase callback) prints
 `phase NAME MONOTONIC-TIME` and then pauses a random time up to --pause seconds, so that a SIGKILL
 sent after a random delay lands at varied points; --die-at NAME kills the process with SIGKILL at
 that phase instead. --lock-wait bounds how long the build waits for another one; --hold-file makes
@@ -15,16 +15,17 @@ the build keep the lock until the test removes that file.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import signal
 import sys
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
-from qa_service import cli, embedder, store
+from qa_service import cli, embedder
+from qa_service.generation import build
 
 from .fakes import HashingEmbedder
 
@@ -47,14 +48,6 @@ def main(argv: list[str] | None = None) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(rng.uniform(0, args.pause))
 
-    def paused(name: str, func):
-        def wrapper(*a, **kw):
-            phase(name)
-            result = func(*a, **kw)
-            phase(f"{name}-done")
-            return result
-        return wrapper
-
     class SlowEmbedder(HashingEmbedder):
         def encode(self, texts, batch_size=32, progress=None):
             vectors = [np.zeros((0, self.dimension), dtype=np.float32)]
@@ -63,37 +56,18 @@ def main(argv: list[str] | None = None) -> None:
                 vectors.append(super().encode(texts[start:start + 8]))
             return np.concatenate(vectors)
 
-    real_lock = store.build_lock
-
-    @contextmanager
-    def build_lock(index_dir, wait_seconds=600.0):
-        phase("wait-lock")
-        with real_lock(index_dir, args.lock_wait):
-            phase("locked")
+    def build_phase(name: str) -> None:
+        phase(name)
+        if name == "locked":
             deadline = time.monotonic() + 120
             while args.hold_file and os.path.exists(args.hold_file) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            yield
 
-    store.build_lock = build_lock
-    for name in ("read_corpus", "write_dense_index", "_write_sqlite", "_fsync_tree", "_fsync_dir", "_switch_current",
-                 "_prune"):
-        setattr(store, name, paused(name.strip("_"), getattr(store, name)))
-    real_replace = store.os.replace
-
-    class _Os:  # store.os.replace (the rename of gen-N.partial) gets a phase of its own; other os calls pass through
-        def __getattr__(self, attr):
-            return getattr(__import__("os"), attr)
-
-        @staticmethod
-        def replace(src, dst):
-            phase("rename")
-            real_replace(src, dst)
-            phase("rename-done")
-
-    store.os = _Os()
-    embedder.Embedder = lambda *a, **kw: SlowEmbedder()
-    embedder.model_name_for = lambda path: SlowEmbedder.name
+    # The CLI's build, told of every step (build_index's phase callback) and with this lock wait.
+    setattr(build, "build_index",  # noqa: B010  (a module attribute, replaced for this one process)
+            functools.partial(build.build_index, phase=build_phase, lock_wait_seconds=args.lock_wait))
+    setattr(embedder, "Embedder", lambda *a, **kw: SlowEmbedder())  # noqa: B010
+    setattr(embedder, "model_name_for", lambda path: SlowEmbedder.name)  # noqa: B010
     phase("start")
     try:
         cli.main(["index", "--corpus", args.corpus, "--index", args.index, "--force", "--quiet"],

@@ -7,8 +7,16 @@ sets (../shared/data, or QA_SHARED_DATA) skip without them.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,3 +51,73 @@ def needs_shared_data(*parts: str) -> pytest.MarkDecorator:
     shown = Path("..", "shared", "data", *parts) if default else folder
     reason = f"needs the shared data sets: {shown} not found (set QA_SHARED_DATA to their folder)"
     return pytest.mark.skipif(not folder.is_dir(), reason=reason)
+
+
+# --- a real server in a subprocess ---------------------------------------------------------------------------
+
+slow = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(url: str, body: dict | None = None, method: str | None = None, headers: dict | None = None,
+         timeout: float = 60) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+class Server:
+    """`qa-service serve` on a free loopback port, its output in files; stopped by its own process group."""
+
+    def __init__(self, corpus: Path, index: Path, logs: Path, token: str | None = None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        shared_models = PROJECT_ROOT / "embeddings" / "models"
+        if shared_models.is_dir() and not (index / "models").exists():
+            (index / "models").symlink_to(shared_models)  # the session's ONNX export: no export per server start
+        env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus)}
+        env.pop("QA_ADMIN_TOKEN", None)
+        if token:
+            env["QA_ADMIN_TOKEN"] = token
+        self.stdout = open(logs / "server.out", "w+")  # noqa: SIM115 (closed in stop())
+        self.stderr = open(logs / "server.err", "w+")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(self.port), "--workers", "1",
+             "--threads", "4"],
+            env=env, cwd=PROJECT_ROOT, stdout=self.stdout, stderr=self.stderr, start_new_session=True,
+        )
+
+    def wait_until_answering(self, timeout: float = 150) -> tuple[int, dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "server exited: " + self.log()[-3000:]
+            try:
+                return http(self.base + "/healthz", timeout=5)
+            except OSError:
+                time.sleep(0.3)
+        pytest.fail("server did not answer: " + self.log()[-3000:])
+
+    def log(self) -> str:
+        self.stderr.flush()
+        return Path(self.stderr.name).read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+        self.stdout.close()
+        self.stderr.close()

@@ -12,9 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from qa_service.config import Config
-from qa_service.index import Snapshot
+from qa_service.generation.build import build_index, build_lock
+from qa_service.generation.layout import read_current_name
+from qa_service.generation.read import Snapshot
 from qa_service.service import QAService
-from qa_service.store import build_index, build_lock, read_current_name
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder

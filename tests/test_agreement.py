@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service import store
 from qa_service.config import Config
 from qa_service.corpus import corpus_files
-from qa_service.index import Snapshot
+from qa_service.generation import build as store
+from qa_service.generation.build import build_index, is_up_to_date
+from qa_service.generation.layout import read_current_name
+from qa_service.generation.read import Snapshot
 from qa_service.service import QAService
-from qa_service.store import build_index, is_up_to_date, read_current_name
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
@@ -53,7 +54,7 @@ def make_env(tmp_path: Path):
 
 
 def served_ids(index: Path) -> set[str]:
-    return set(Snapshot(index / read_current_name(index)).articles)
+    return set(Snapshot(index / str(read_current_name(index))).articles)
 
 
 def corpus_ids(corpus: Path) -> set[str]:
@@ -255,7 +256,7 @@ def two_workers(corpus: Path, index: Path):
 
 
 def test_workers_agree_when_the_served_generation_is_damaged_and_then_repaired(tmp_path, monkeypatch):
-    from qa_service.index import IndexReader
+    from qa_service.generation.read import IndexReader
 
     monkeypatch.setattr(IndexReader, "VERIFY_SECONDS", 0.0)  # the files are looked at on every request
     corpus, index, _ = make_env(tmp_path)
@@ -362,7 +363,7 @@ def test_an_index_built_before_the_url_check_does_not_serve_its_javascript_url(t
 KILLED_CHANGE = """
 import os, signal, sys
 from pathlib import Path
-from qa_service import store
+from qa_service.generation import build as store
 from qa_service.config import Config
 from qa_service.service import QAService
 from qa_service.web import create_app
@@ -387,7 +388,7 @@ client.post("/api/articles?replace=1", json={"title": "Bridges", "text": "Rewrit
 
 @pytest.mark.parametrize("when", ["before-switch", "after-switch"])
 def test_a_change_whose_process_was_killed_is_undone_or_completed_at_start(tmp_path, when):
-    from qa_service.web.admin import recover_at_start
+    from qa_service.corpus_change import recover_at_start
 
     corpus, index, client = make_env(tmp_path)
     (corpus / "bridges.txt").rename(corpus / "bridges.md")  # replaced in place: same name, new text
@@ -399,7 +400,7 @@ def test_a_change_whose_process_was_killed_is_undone_or_completed_at_start(tmp_p
     assert list(corpus.glob(".*.aside")), "the killed change left files aside"
     embedder = HashingEmbedder()
 
-    recover_at_start(Config(corpus_dir=corpus, index_dir=index))  # as a new worker does before serving
+    recover_at_start(Config(corpus_dir=corpus, index_dir=index), 30.0)  # as a new worker does before serving
     assert not list(corpus.glob(".*.aside")) and not (index / ".admin-change.json").exists()
     text = client.get("/api/articles/bridges").get_json()["paragraphs"][0]["text"]
     if when == "before-switch":
@@ -439,7 +440,8 @@ def test_a_full_disk_or_a_permission_error_is_one_line_and_leaves_the_index(tmp_
 
 def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
     from qa_service.config import PROJECT_ROOT
-    from qa_service.embedder import INT8_FILE, Embedder
+    from qa_service.embedder import Embedder
+    from qa_service.onnx_export import INT8_FILE
 
     shutil.copytree(PROJECT_ROOT / "embeddings" / "models", tmp_path / "models",
                     ignore=shutil.ignore_patterns("*.lock"))

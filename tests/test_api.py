@@ -3,8 +3,8 @@
 import pytest
 
 from qa_service.config import Config
+from qa_service.generation.build import build_index
 from qa_service.service import QAService
-from qa_service.store import build_index
 from qa_service.web import create_app
 
 from .fixtures import ARTICLE_COUNT, FISHERY_ID, SEED_ID, TRAM_ID

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from qa_service.config import Config
+from qa_service.generation.build import build_index
 from qa_service.service import QAService
-from qa_service.store import build_index
 from qa_service.web import create_app
 from qa_service.web.pages import PAGE_SIZE, browse_order
 

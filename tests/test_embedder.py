@@ -9,21 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_service import embedder as embedder_module
+from qa_service import onnx_export
 from qa_service.config import PROJECT_ROOT, Config, bundled_model_path
-from qa_service.embedder import (
-    FP32_FILE,
-    FUSED_FILE,
-    INT8_FILE,
-    SPEC_FILE,
-    SPEC_VERSION,
-    Embedder,
-    ModelError,
-    _fused_graph,
-    _onnx_model_folder,
-    encoder_id,
-    encoder_threads,
-)
+from qa_service.embedder import Embedder, ModelError, encoder_id, encoder_threads, model_name_for
+from qa_service.onnx_export import FP32_FILE, FUSED_FILE, INT8_FILE, SPEC_FILE, SPEC_VERSION, export_folder, fused_graph
 
 TEXTS = [
     "What did Pompeo warn about?",
@@ -118,7 +107,7 @@ def test_a_graph_the_fusion_cannot_read_is_quantized_unfused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"num_attention_heads": 12, "hidden_size": 384}))
     (tmp_path / FP32_FILE).parent.mkdir()
     (tmp_path / FP32_FILE).write_bytes(b"not an ONNX graph")
-    assert _fused_graph(tmp_path, {"lean": True}) == tmp_path / FP32_FILE
+    assert fused_graph(tmp_path, {"lean": True}) == tmp_path / FP32_FILE
     assert not (tmp_path / FUSED_FILE).exists()
 
 
@@ -131,9 +120,10 @@ def test_existing_export_is_reused_not_made_again(embedder, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(embedder_module, "_export", fail)
-    monkeypatch.setattr(embedder_module, "_quantize", fail)
-    folder = _onnx_model_folder(bundled_model_path(), Config().index_dir / "models", int8=True)
+    monkeypatch.setattr(onnx_export, "_export", fail)
+    monkeypatch.setattr(onnx_export, "quantize", fail)
+    model = bundled_model_path()
+    folder = export_folder(model, model_name_for(model), Config().index_dir / "models", int8=True)
     assert folder == embedder.model_file.parent.parent
 
 
@@ -144,27 +134,32 @@ def test_bad_backend_or_model_folder_is_refused(tmp_path):
         Embedder(str(tmp_path), "onnx-int8")
 
 
-def test_encoder_threads(monkeypatch):
-    monkeypatch.delenv("QA_ENCODER_THREADS", raising=False)
+def test_encoder_threads():
     assert encoder_threads(3) == 3
     assert encoder_threads() >= 1
-    monkeypatch.setenv("QA_ENCODER_THREADS", "1")
-    assert encoder_threads() == 1
+    assert Config.from_env({}).encoder_threads is None
+    assert encoder_threads(Config.from_env({"QA_ENCODER_THREADS": "1"}).encoder_threads) == 1
     assert encoder_threads(2) == 2
+
+
+def test_encoder_settings_come_from_the_environment_through_config():
+    config = Config.from_env({"QA_ENCODER_SOLO_THREADS": "0", "QA_QUERY_CACHE": "0"})
+    assert config.encoder_solo_threads == 0 and config.query_cache == 0
+    assert Config.from_env({}).query_cache == 1024 and Config.from_env({}).encoder_solo_threads is None
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
 def test_a_question_encoded_while_no_other_runs_uses_every_core_and_the_same_model():
     one_core = Embedder(bundled_model_path(), "onnx-int8", cache_dir=PROJECT_ROOT / "embeddings" / "models", threads=1)
     used = []
-    for session in (one_core._lean.session, one_core._lean.solo_session):
+    for session in (one_core.runtime.lean.session, one_core.runtime.lean.solo_session):
         run = session.run
         session.run = lambda *args, _run=run, _session=session: used.append(_session) or _run(*args)
     alone = one_core.encode([TEXTS[0]])
     with one_core.occupancy.busy(), one_core.occupancy.busy():  # two questions being answered: this one and another
         shared = one_core.encode([TEXTS[1]])
-    assert used == [one_core._lean.solo_session, one_core._lean.session]
-    assert one_core._lean.solo_session.get_session_options().intra_op_num_threads == os.cpu_count()
-    on_one_core = [one_core._lean.encode_batch(one_core._lean.tokenize([text]))[0] for text in TEXTS[:2]]
+    assert used == [one_core.runtime.lean.solo_session, one_core.runtime.lean.session]
+    assert one_core.runtime.lean.solo_session.get_session_options().intra_op_num_threads == os.cpu_count()
+    on_one_core = [one_core.runtime.lean.encode_batch(one_core.runtime.lean.tokenize([text]))[0] for text in TEXTS[:2]]
     np.testing.assert_allclose(alone[0], on_one_core[0], atol=1e-5)
     np.testing.assert_allclose(shared[0], on_one_core[1], atol=1e-5)

@@ -26,15 +26,15 @@ import numpy as np
 import pytest
 
 from qa_service.config import PROJECT_ROOT, Config
-from qa_service.index import IndexReader, Snapshot
+from qa_service.generation.build import build_index, build_lock
+from qa_service.generation.layout import CURRENT, generations, read_current_name
+from qa_service.generation.read import IndexReader, Snapshot
 from qa_service.service import QAService
-from qa_service.store import CURRENT, build_index, build_lock, generations, read_current_name
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
-from .test_server import free_port
+from .fixtures import Server, http, slow
 
-slow = pytest.mark.slow
 TOKEN = "fault-test-token"
 
 
@@ -55,7 +55,7 @@ def small_corpus(folder: Path, n: int = 6) -> Path:
 
 def contents(index_dir: Path, generation: str | None = None) -> dict:
     """What a generation serves: passages in row order, articles, and the vectors."""
-    snap = Snapshot(index_dir / (generation or read_current_name(index_dir)))
+    snap = Snapshot(index_dir / (generation or str(read_current_name(index_dir))))
     return {
         "passages": list(zip(snap.passage_article, snap.passage_paragraph.tolist(), snap.passage_text)),
         "articles": sorted(snap.articles),
@@ -165,7 +165,7 @@ def wait_for_phase(process: subprocess.Popen, name: str, timeout: float = 60) ->
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
+        line = process.stdout.readline() if process.stdout else ""
         if not line:
             break
         lines.append(line)
@@ -289,7 +289,7 @@ def test_a_damaged_current_generation_falls_back_to_the_previous_good_one(tmp_pa
     corpus, index, old, new = two_generations(tmp_path)
     DAMAGE[damage](index / read_current_name(index))
     client = fake_app(corpus, index)
-    with caplog.at_level(logging.WARNING, logger="qa_service.index"):
+    with caplog.at_level(logging.WARNING, logger="qa_service.generation.read"):
         health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["index_version"] == old
     answer = client.post("/api/ask", json={"question": "subject 12"})
@@ -302,7 +302,7 @@ def test_a_damaged_current_file_serves_the_newest_good_generation(tmp_path, cont
     corpus, index, old, new = two_generations(tmp_path)
     (index / CURRENT).write_bytes(content.encode("latin-1"))
     client = fake_app(corpus, index)
-    with caplog.at_level(logging.WARNING, logger="qa_service.index"):
+    with caplog.at_level(logging.WARNING, logger="qa_service.generation.read"):
         health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json()["index_version"] == new
     assert "not served" in caplog.text
@@ -356,18 +356,6 @@ def test_a_build_after_damage_repairs_the_index_and_the_service_switches_to_it(t
 
 # --- the real server ---------------------------------------------------------------------------------------------
 
-def http(url: str, body: dict | None = None, method: str | None = None, headers: dict | None = None,
-         timeout: float = 60) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def refused_as_too_large(url: str, data) -> bool:
     """True when the server answers 413 JSON, or closes the connection before the whole body is sent.
 
@@ -383,53 +371,6 @@ def refused_as_too_large(url: str, data) -> bool:
         reason = getattr(exc, "reason", exc)
         return isinstance(reason, (BrokenPipeError, ConnectionResetError))
     return False
-
-
-class Server:
-    """`qa-service serve` on a free loopback port, its output in files; stopped by its own process group."""
-
-    def __init__(self, corpus: Path, index: Path, logs: Path, token: str | None = None):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        shared_models = PROJECT_ROOT / "embeddings" / "models"
-        if shared_models.is_dir() and not (index / "models").exists():
-            (index / "models").symlink_to(shared_models)  # the session's ONNX export: no export per server start
-        env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus)}
-        env.pop("QA_ADMIN_TOKEN", None)
-        if token:
-            env["QA_ADMIN_TOKEN"] = token
-        self.stdout = open(logs / "server.out", "w+")  # noqa: SIM115 (closed in stop())
-        self.stderr = open(logs / "server.err", "w+")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(self.port), "--workers", "1",
-             "--threads", "4"],
-            env=env, cwd=PROJECT_ROOT, stdout=self.stdout, stderr=self.stderr, start_new_session=True,
-        )
-
-    def wait_until_answering(self, timeout: float = 150) -> tuple[int, dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "server exited: " + self.log()[-3000:]
-            try:
-                return http(self.base + "/healthz", timeout=5)
-            except OSError:
-                time.sleep(0.3)
-        pytest.fail("server did not answer: " + self.log()[-3000:])
-
-    def log(self) -> str:
-        self.stderr.flush()
-        return Path(self.stderr.name).read_text()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.stdout.close()
-        self.stderr.close()
 
 
 @pytest.fixture

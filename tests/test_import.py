@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from qa_service.cli import main
 from qa_service.config import PROJECT_ROOT, Config
 from qa_service.corpus import CorpusError, load_corpus, parse_file, parse_text
+from qa_service.generation.build import build_index
+from qa_service.generation.layout import read_current_name
+from qa_service.generation.read import Snapshot
 from qa_service.importer import ExportUnreadable, import_export
-from qa_service.index import Snapshot
 from qa_service.service import QAService, Question
-from qa_service.store import build_index, read_current_name
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
@@ -32,7 +33,7 @@ JSONL = SAMPLES / "wire-archive.jsonl"
 
 
 def snapshot_of(index: Path) -> Snapshot:
-    return Snapshot(index / read_current_name(index))
+    return Snapshot(index / str(read_current_name(index)))
 
 
 def listing(folder: Path) -> dict[str, bytes]:

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,11 @@ from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
+from .fixtures import free_port
 
 NAMES = ("qa_requests_total", "qa_ask_seconds", "qa_answers_total", "qa_index_passages", "qa_index_articles",
          "qa_index_age_seconds", "qa_build_seconds", "qa_admin_changes_total")
 QUESTION = "What did Pompeo warn about?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url: str, body: dict | None = None) -> tuple[int, dict]:
@@ -92,7 +86,7 @@ def test_admin_changes_and_builds_are_counted(tmp_path):
     corpus.mkdir()
     (corpus / "harbour.txt").write_text("The old harbour\n\nFishing boats leave the old harbour at dawn.\n")
     config = Config(corpus_dir=corpus, index_dir=index, admin_token="t0ken")
-    from qa_service.store import build_index
+    from qa_service.generation.build import build_index
 
     build_index(corpus, index, HashingEmbedder())
     client = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from qa_service.index import Snapshot
+from qa_service.generation.build import build_index
+from qa_service.generation.layout import read_current_name
+from qa_service.generation.read import Snapshot
 from qa_service.search import MODES, Query, retrieve
-from qa_service.store import build_index, read_current_name
 
 from .fakes import HashingEmbedder
 from .fixtures import SEED_ID

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.store import build_index
+from qa_service.generation.build import build_index
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .fixtures import free_port
 
 
 def request(url: str, body: dict | None = None) -> tuple[int, dict]:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .test_faults import Server, slow
+from .fixtures import Server, slow
 
 SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
 

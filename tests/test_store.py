@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 
 from qa_service import corpus as corpus_module
-from qa_service.index import IndexReader, Snapshot
-from qa_service.store import (
-    CURRENT,
-    EmptyCorpus,
-    IndexBusy,
-    build_index,
-    build_lock,
-    generations,
-    is_up_to_date,
-    read_current_name,
-)
+from qa_service.generation.build import EmptyCorpus, IndexBusy, build_index, build_lock, is_up_to_date
+from qa_service.generation.layout import CURRENT, generations, read_current_name
+from qa_service.generation.read import IndexReader, Snapshot
 
 from .fakes import HashingEmbedder
 from .fixtures import FISHERY_ID
@@ -42,7 +34,7 @@ class CountingEmbedder:
 
 
 def passages_of(index_dir: Path) -> list[tuple[str, int, str]]:
-    snap = Snapshot(index_dir / read_current_name(index_dir))
+    snap = Snapshot(index_dir / str(read_current_name(index_dir)))
     return [(a, int(n), t) for a, n, t in zip(snap.passage_article, snap.passage_paragraph, snap.passage_text)]
 
 
@@ -108,7 +100,7 @@ def alpha_index(tmp_path: Path, paragraphs: list[str]) -> tuple[Path, Path]:
 
 def generation_contents(index_dir: Path) -> dict:
     """Everything a generation holds but its name and dates: tables, vectors, BM25 and sentence terms."""
-    generation = index_dir / read_current_name(index_dir)
+    generation = index_dir / str(read_current_name(index_dir))
     db = sqlite3.connect(generation / "meta.sqlite")
     tables = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
               for t in ("articles", "paragraphs", "passages", "sentences")}
@@ -233,7 +225,7 @@ def test_a_failure_while_writing_files_leaves_the_previous_index(tmp_path, monke
     def broken_sqlite(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr("qa_service.store._write_sqlite", broken_sqlite)
+    monkeypatch.setattr("qa_service.generation.build._write_sqlite", broken_sqlite)
     with pytest.raises(OSError, match="disk full"):
         build_index(corpus, index, HashingEmbedder())
     assert read_current_name(index) == good

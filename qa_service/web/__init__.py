@@ -29,7 +29,7 @@ def create_app(config: Config | None = None, service: QAService | None = None) -
     app = Flask(__name__)
     app.config["QA"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
     app.extensions["qa_service"] = service or QAService(config)
     app.register_blueprint(api)
     app.register_blueprint(admin)

@@ -2,48 +2,35 @@
 
 Both need `Authorization: Bearer <QA_ADMIN_TOKEN>` (403 when the server has no token, 401 when it is
 wrong). An article is written into the corpus folder under a name made from its id (never from the
-client's path), atomically, and the index is rebuilt incrementally; if the build fails, the corpus
-file is put back as it was, so the corpus and the served index never disagree because of a request.
-One admin change runs at a time across all workers of a server (a lock file in the index folder); it
-also takes the build lock before it touches the corpus, so no other build reads the corpus half-changed,
-and journals what it does, so that a change whose worker died is finished or undone at the next start.
+client's path), and the index is rebuilt incrementally, as one change that completes or leaves the
+corpus as it was (corpus_change.py); this module reads the request and translates the outcome to HTTP.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
-import os
 import re
-import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Literal, overload
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
+from ..config import MAX_TITLE_CHARS, MAX_URL_CHARS
 from ..corpus import (
     CORPUS_SUFFIXES,
     Article,
     CorpusError,
     article_id_for,
-    corpus_files,
-    corpus_fingerprint,
     parse_text,
 )
-from ..store import (
-    EmptyCorpus,
-    IndexBusy,
-    build_index,
-    build_lock,
-    file_lock,
-    fsync_dir,
-    read_current_name,
-    read_manifest,
-)
+from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
+from ..generation.build import EmptyCorpus, build_index
+from .context import current_config, current_service
 from .errors import ApiError, error_response
 from .validation import json_body
 
@@ -51,19 +38,11 @@ log = logging.getLogger(__name__)
 
 admin = Blueprint("admin", __name__)
 
-ADMIN_LOCK = ".admin.lock"
-JOURNAL = ".admin-change.json"  # in the index folder while a change is under way
 LOCK_WAIT_SECONDS = 30.0  # for the admin lock, then again for the build lock: well inside gunicorn's 120 s
-MAX_TITLE_CHARS = 300
-MAX_URL_CHARS = 2000
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")  # every id that corpus.article_id_for can produce
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TRUE_VALUES = ("1", "true", "yes")
-
-
-def _service():
-    return current_app.extensions["qa_service"]
 
 
 @admin.before_request
@@ -71,7 +50,7 @@ def require_admin_token():
     """403 when no token is configured (the routes are off); 401 for a missing or wrong token."""
     if request.method == "OPTIONS":
         return None
-    token = current_app.config["QA"].admin_token
+    token = current_config().admin_token
     if not token:
         return error_response(403, "admin_disabled",
                               "adding and removing articles is turned off: start the server with QA_ADMIN_TOKEN set")
@@ -85,43 +64,30 @@ def require_admin_token():
         return response
     # An admin may upload a whole saved web page (often hundreds of KB); JSON bodies keep the small limit.
     if request.mimetype == "multipart/form-data":
-        request.max_content_length = current_app.config["QA"].max_upload_bytes
+        request.max_content_length = current_config().max_upload_bytes
     return None
 
 
 @contextmanager
-def admin_lock(index_dir: Path, wait_seconds: float = LOCK_WAIT_SECONDS):
-    """One corpus change at a time, across threads and worker processes (flock on a file of its own)."""
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(file_lock(index_dir / ADMIN_LOCK, wait_seconds, "another article change is running"))
-        except IndexBusy:
-            raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
-        yield
-
-
-@contextmanager
-def corpus_change_lock(config, wait_seconds: float | None = None):
-    """The admin lock, then the build lock, both held before the corpus is read or changed.
-
-    With the build lock taken first, a build from the CLI can never list the corpus while a file is
-    moved aside or half-added, and a refused change (503) has touched nothing.
-    """
-    wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    index_dir = Path(config.index_dir)
-    with admin_lock(index_dir, wait_seconds), ExitStack() as stack:
-        try:
-            stack.enter_context(build_lock(index_dir, wait_seconds))
-        except IndexBusy as exc:
+def corpus_change_lock(config):
+    """corpus_change.change_lock, its refusals as 503s (the corpus is unchanged)."""
+    try:
+        with change_lock(config, LOCK_WAIT_SECONDS):
+            yield
+    except ChangeBusy as exc:
+        if exc.building:
             raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
-        recover_interrupted_change(config)
-        yield
+        raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
 
 
 def _bad(field: str, message: str) -> ApiError:
     return ApiError(400, "invalid_request", f"{field}: {message}")
 
 
+@overload
+def _text_field(payload: dict, field: str, *, required: Literal[True]) -> str: ...
+@overload
+def _text_field(payload: dict, field: str, *, required: Literal[False]) -> str | None: ...
 def _text_field(payload: dict, field: str, *, required: bool) -> str | None:
     value = payload.get(field)
     if value is None:
@@ -194,144 +160,23 @@ def _article_from_upload() -> tuple[str, str]:
     return f"{article_id_for(client_name)}{suffix}", text
 
 
-def _files_of(corpus_dir: Path, article_id: str) -> list[Path]:
-    """The corpus files that hold the article with this id (normally one)."""
-    if not corpus_dir.is_dir():
-        return []
-    return [p for p in corpus_files(corpus_dir) if article_id_for(p.name) == article_id]
-
-
-def _aside(path: Path) -> Path:
-    """A hidden name beside `path`: the corpus reader skips dot-files, so the file is out of the corpus."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.aside")
-
-
-def _write_atomically(path: Path, text: str, tmp: Path | None = None) -> None:
-    tmp = tmp or _aside(path)
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_journal(index_dir: Path, entry: dict) -> None:
-    """The change about to be made, so that a worker killed half-way can be undone (or finished) later."""
-    journal = Path(index_dir) / JOURNAL
-    tmp = journal.with_name(JOURNAL + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(entry, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, journal)
-
-
-def recover_interrupted_change(config) -> str | None:
-    """Finish or undo an admin change whose worker died half-way (kill -9, OOM, a timeout); what was done, or None.
-
-    The caller holds corpus_change_lock (a live change holds it throughout, so a journal found under the
-    lock belongs to a dead worker). If the served index was built from the corpus as the change left
-    it, the change is complete and the files it moved aside are deleted; otherwise the corpus is put back
-    as it was, which is what the served index holds.
-    """
-    journal = Path(config.index_dir) / JOURNAL
-    try:
-        entry = json.loads(journal.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        log.error("cannot read %s (%s); the corpus is left as it is", journal, exc)
-        return None
-    corpus_dir = Path(config.corpus_dir)
-    moved = [(corpus_dir / hidden, corpus_dir / original) for hidden, original in entry.get("moved", [])]
-    added = corpus_dir / entry["added"] if entry.get("added") else None
-    if entry.get("temp"):
-        (corpus_dir / entry["temp"]).unlink(missing_ok=True)
-    current = read_current_name(config.index_dir)
-    try:
-        served = read_manifest(Path(config.index_dir) / current).get("corpus_fingerprint") if current else None
-    except (OSError, ValueError):
-        served = None
-    if served is not None and served == corpus_fingerprint(corpus_dir, config.corpus_limits):
-        for hidden, _ in moved:
-            hidden.unlink(missing_ok=True)
-        outcome = "completed"
-    else:
-        # Moves come before the write: the added file exists only once every planned move is done, and when
-        # it has the name of a moved file, that file is then aside.
-        if added is not None and added.exists() and all(hidden.exists() for hidden, _ in moved):
-            added.unlink()
-        for hidden, original in reversed(moved):
-            if hidden.exists():
-                os.replace(hidden, original)
-        outcome = "undone"
-    journal.unlink()
-    fsync_dir(corpus_dir)
-    log.warning("an interrupted article change was %s (%s)", outcome, entry)
-    return outcome
-
-
-def recover_at_start(config) -> None:
-    """At a worker's start: recover an admin change that a dead worker left half-done (see above)."""
-    if not (Path(config.index_dir) / JOURNAL).exists():
-        return
-    try:
-        with corpus_change_lock(config):
-            pass  # the lock recovers
-    except ApiError as exc:
-        log.warning("an interrupted article change is left for the next change to recover: %s", exc.message)
-
-
 def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None):
-    """Move `remove` out of the corpus, write `add`, rebuild; on any failure put the corpus back.
+    """corpus_change.change_and_rebuild with the service's encoder, its failures as 409 or 503."""
+    service = current_service()
+    config = current_config()
 
-    The caller holds corpus_change_lock. A journal in the index folder records the change until it is
-    complete or undone, for recover_interrupted_change if this process dies meanwhile.
-    """
-    service = _service()
-    config = current_app.config["QA"]
-    corpus_dir = Path(config.corpus_dir)
-    plan = [(_aside(path), path) for path in remove]
-    temp = _aside(add[0]) if add is not None else None
-    _write_journal(config.index_dir, {
-        "moved": [[hidden.name, original.name] for hidden, original in plan],
-        "added": add[0].name if add is not None else None,
-        "temp": temp.name if temp is not None else None,
-    })
-    moved: list[tuple[Path, Path]] = []
-    written: Path | None = None
-    done = False
+    def rebuild():
+        return build_index(config.corpus_dir, config.index_dir, service.embedder,
+                           batch_size=config.batch_size, lock_held=True, limits=config.corpus_limits)
+
     try:
-        for hidden, path in plan:
-            os.replace(path, hidden)
-            moved.append((hidden, path))
-        if add is not None:
-            written = add[0]
-            _write_atomically(written, add[1], temp)
-        report = build_index(config.corpus_dir, config.index_dir, service.embedder,
-                             batch_size=config.batch_size, lock_held=True, limits=config.corpus_limits)
-        done = True
+        return change_and_rebuild(config, remove, [add] if add is not None else [], rebuild)
     except EmptyCorpus:
         raise ApiError(409, "last_article", "the corpus cannot be left empty; the article was kept") from None
     except Exception as exc:
         log.exception("index build after an article change failed")
         raise ApiError(503, "index_build_failed",
                        f"the index could not be rebuilt ({type(exc).__name__}); the corpus is unchanged") from None
-    finally:
-        if done:
-            for hidden, _ in moved:
-                hidden.unlink(missing_ok=True)
-        else:
-            if written is not None:
-                written.unlink(missing_ok=True)
-            for hidden, original in reversed(moved):
-                os.replace(hidden, original)
-        (Path(config.index_dir) / JOURNAL).unlink(missing_ok=True)
-        fsync_dir(corpus_dir)
-    return report
 
 
 @admin.post("/api/articles")
@@ -352,14 +197,14 @@ def add_article():
         article: Article = parse_text(text, name)
     except CorpusError as exc:
         raise ApiError(400, "invalid_article", f"the article cannot be read: {exc}") from None
-    config = current_app.config["QA"]
+    config = current_config()
     if len(text.encode("utf-8")) > config.max_file_bytes:  # the corpus reader would skip the file
         raise ApiError(413, "article_too_large",
                        f"the article file would exceed the corpus limit of {config.max_file_bytes:,} bytes")
     corpus_dir = Path(config.corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     with corpus_change_lock(config):
-        existing = _files_of(corpus_dir, article.id)
+        existing = files_by_article(corpus_dir).get(article.id, [])
         if existing and not replace:
             raise ApiError(409, "article_exists",
                            f"an article with id {article.id!r} exists; add ?replace=1 to replace it")
@@ -375,12 +220,12 @@ def add_article():
 @admin.delete("/api/articles/<article_id>")
 def delete_article(article_id: str):
     """Remove an article's file(s) from the corpus and rebuild the index without it."""
-    config = current_app.config["QA"]
+    config = current_config()
     missing = ApiError(404, "not_found", f"no article with id {article_id[:100]!r} in the corpus")
     if not ARTICLE_ID.match(article_id):
         raise missing
     with corpus_change_lock(config):
-        files = _files_of(Path(config.corpus_dir), article_id)
+        files = files_by_article(Path(config.corpus_dir)).get(article_id, [])
         if not files:
             raise missing
         report = _change_corpus_and_rebuild(files, None)

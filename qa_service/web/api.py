@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from .. import metrics
-from ..index import IndexUnavailable
+from ..generation.read import IndexUnavailable
+from .context import current_config, current_service
 from .errors import ApiError
 from .validation import json_body, parse_question
 
 api = Blueprint("api", __name__)
 
 
-def service():
-    return current_app.extensions["qa_service"]
-
-
 @api.post("/api/ask")
 def ask():
-    config = current_app.config["QA"]
+    config = current_config()
     question = parse_question(json_body(request), config)
-    result = service().ask(question)
+    result = current_service().ask(question)
     warnings = article_warnings(question.filters.articles)
     if warnings:
         result["warnings"] = warnings
@@ -46,7 +43,7 @@ def article_warnings(ids) -> list[str]:
     since an id may be a typo or an article removed since the client listed them."""
     if not ids:
         return []
-    known = service().snapshot().articles
+    known = current_service().snapshot().articles
     unknown = [article_id for article_id in dict.fromkeys(ids) if article_id not in known]
     return [f"articles: no article with id {article_id[:100]!r}; it was left out of the search"
             for article_id in unknown[:20]]
@@ -54,7 +51,7 @@ def article_warnings(ids) -> list[str]:
 
 @api.get("/api/articles")
 def list_articles():
-    snapshot = service().snapshot()
+    snapshot = current_service().snapshot()
     return jsonify({
         "index_version": snapshot.version,
         "articles": [
@@ -66,7 +63,7 @@ def list_articles():
 
 @api.get("/api/articles/<article_id>")
 def get_article(article_id: str):
-    snapshot = service().snapshot()
+    snapshot = current_service().snapshot()
     article = snapshot.articles.get(article_id)
     if article is None:
         raise ApiError(404, "not_found", f"no article with id {article_id[:100]!r}")
@@ -80,7 +77,7 @@ def get_article(article_id: str):
 @api.get("/healthz")
 def healthz():
     try:
-        return jsonify(service().health())
+        return jsonify(current_service().health())
     except IndexUnavailable as exc:
         body = {"status": "unavailable", "error": {"code": "index_unavailable", "message": str(exc)}}
         return jsonify(body), 503

@@ -11,7 +11,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..index import IndexUnavailable
+from ..generation.read import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def register_error_handlers(app: Flask) -> None:
             405: "method not allowed for this resource",
             413: "request body too large",
         }
-        response = error_response(exc.code or 500, code, messages.get(exc.code, exc.description or exc.name))
+        response = error_response(exc.code or 500, code, messages.get(exc.code or 500, exc.description or exc.name))
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from .. import metrics
+from .context import current_service
 
 monitoring = Blueprint("monitoring", __name__)
 
@@ -13,7 +14,7 @@ ADMIN_ACTIONS = {"POST": "add", "DELETE": "delete"}
 
 @monitoring.get("/metrics")
 def metrics_route():
-    body, content_type = metrics.exposition(current_app.extensions["qa_service"].snapshot)
+    body, content_type = metrics.exposition(current_service().snapshot)
     return Response(body, content_type=content_type)
 
 

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from ..config import (
+    DEFAULT_TOP_K,
+    MAX_FILTER_ARTICLES,
+    MAX_QUESTION_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_TOP_K,
+    MAX_URL_CHARS,
+    MODES,
+)
+
 openapi = Blueprint("openapi", __name__)
 
 
@@ -38,10 +48,10 @@ SCHEMAS = {
         "additionalProperties": False,
         "description": "any other field (a misspelt one, such as topk) is a 400 naming it",
         "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": r"\S",
+            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"\S",
                          "description": "1-1,000 characters once surrounding spaces are removed"},
-            "top_k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
-            "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"},
+            "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": DEFAULT_TOP_K},
+            "mode": {"type": "string", "enum": list(MODES), "default": MODES[0]},
             "history": {
                 "type": "array",
                 "nullable": True,
@@ -53,7 +63,8 @@ SCHEMAS = {
             },
             "date_from": {"type": "string", "format": "date", "nullable": True},
             "date_to": {"type": "string", "format": "date", "nullable": True},
-            "articles": {"type": "array", "nullable": True, "maxItems": 1000, "items": {"type": "string"},
+            "articles": {"type": "array", "nullable": True, "maxItems": MAX_FILTER_ARTICLES,
+                         "items": {"type": "string"},
                          "description": "article ids to search within; ids the index does not hold are left out "
                                         "and named in the answer's warnings"},
         },
@@ -100,7 +111,7 @@ SCHEMAS = {
                     },
                 },
             },
-            "mode": {"type": "string", "enum": ["hybrid", "dense", "lexical"]},
+            "mode": {"type": "string", "enum": list(MODES)},
             "index_version": {"type": "string"},
             "took_ms": {"type": "number"},
             "warnings": {"type": "array", "items": {"type": "string"},
@@ -151,11 +162,11 @@ SCHEMAS = {
         "type": "object",
         "required": ["title", "text"],
         "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": 300, "pattern": r"\w"},
+            "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE_CHARS, "pattern": r"\w"},
             "text": {"type": "string", "minLength": 1, "pattern": r"\w",
                      "description": "the article's paragraphs, separated by blank lines (read as Markdown)"},
             "date": {"type": "string", "format": "date", "nullable": True},
-            "url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(/[!-~]*)?$", "maxLength": 2000,
+            "url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(/[!-~]*)?$", "maxLength": MAX_URL_CHARS,
                     "nullable": True},
         },
     },
@@ -206,7 +217,7 @@ SCHEMAS = {
 }
 
 ARTICLE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-ADMIN = [{"adminToken": []}]
+ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 NO_INDEX = _error("no index can be served (missing, damaged, or built with another model)")
 UNAUTHORIZED = _error("missing or wrong admin token")
 ADMIN_OFF = _error("the server has no QA_ADMIN_TOKEN: adding and removing articles is turned off")

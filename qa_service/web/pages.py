@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from ..index import IndexUnavailable
+from ..generation.read import IndexUnavailable
+from .context import current_config, current_service
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")
@@ -41,10 +43,6 @@ def web_url(value: str | None) -> str | None:
     return None
 
 
-def _snapshot():
-    return current_app.extensions["qa_service"].snapshot()
-
-
 @pages.errorhandler(IndexUnavailable)
 def index_unavailable(exc: IndexUnavailable):
     # A reader gets a page, not the JSON error the API gives; the detail stays in the server log.
@@ -55,7 +53,7 @@ def index_unavailable(exc: IndexUnavailable):
 
 @pages.get("/")
 def chat():
-    return render_template("chat.html", page="chat")
+    return render_template("chat.html", page="chat", max_question_chars=current_config().max_question_chars)
 
 
 def title_key(title: str) -> str:
@@ -86,7 +84,7 @@ def _day(value: str) -> str | None:
 @pages.get("/articles")
 def articles():
     """The list of articles: filtered by title/date words and a date range, in pages of PAGE_SIZE."""
-    every = browse_order(_snapshot().articles.values())
+    every = browse_order(current_service().snapshot().articles.values())
     query = request.args.get("q", "")[:200].strip()
     since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     errors = [f"“{value[:20]}” is not a date (YYYY-MM-DD)" for value in (since, until) if value and not _day(value)]
@@ -104,7 +102,8 @@ def articles():
     base = {k: v for k, v in (("q", query), ("from", since), ("to", until)) if v}
 
     def page_url(n: int) -> str:
-        return url_for("pages.articles", **base, **({"page": n} if n > 1 else {}))
+        values: dict[str, Any] = {**base, **({"page": n} if n > 1 else {})}
+        return url_for("pages.articles", **values)
 
     return render_template(
         "articles.html", page="articles", articles=shown, total=len(every), matching=len(listed),
@@ -117,7 +116,7 @@ def articles():
 
 @pages.get("/articles/<article_id>")
 def article(article_id: str):
-    snapshot = _snapshot()
+    snapshot = current_service().snapshot()
     info = snapshot.articles.get(article_id)
     if info is None:
         return render_template("message.html", title="No such article",

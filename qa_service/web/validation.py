@@ -8,8 +8,8 @@ from datetime import date
 
 from flask import Request
 
-from ..config import Config
-from ..search import MODES, Filters
+from ..config import MAX_FILTER_ARTICLES, MODES, Config
+from ..search import Filters
 from ..service import Question
 from .errors import ApiError
 
@@ -87,12 +87,13 @@ def parse_question(payload: dict, config: Config) -> Question:
     top_k = payload.get("top_k", config.default_top_k)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= config.max_top_k:
         raise _bad("top_k", f"must be an integer from 1 to {config.max_top_k}")
-    mode = payload.get("mode", "hybrid")
+    mode = payload.get("mode", MODES[0])
     if mode not in MODES:
         raise _bad("mode", f"must be one of {', '.join(MODES)}")
     articles = payload.get("articles")
     if articles is not None and (
-        not isinstance(articles, list) or not all(isinstance(a, str) for a in articles) or len(articles) > 1000
+        not isinstance(articles, list) or not all(isinstance(a, str) for a in articles)
+        or len(articles) > MAX_FILTER_ARTICLES
     ):
         raise _bad("articles", "must be a list of article ids")
     filters = Filters(

@@ -8,56 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from qa_service.config import PROJECT_ROOT, Config
+from qa_service.config import Config
+from qa_service.generation.build import build_index
 from qa_service.service import QAService
-from qa_service.store import build_index
 from qa_service.web import create_app
 
-CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 780}
-
-XSS_SCRIPT = "<script>window.__xss=1</script>"
-XSS_IMG = '<img src=x onerror="window.__xss=1">'
-XSS_ARTICLE = f"""---
-title: Flour tax {XSS_IMG}
-date: 2020-03-15
-url: javascript:window.__xss=1
----
-
-The village bakers complain bitterly about the new flour tax. {XSS_SCRIPT} They say bread will cost twice as much.
-
-Ovens were inspected by the council last winter. {XSS_IMG} The inspectors found nothing wrong with the ovens.
-"""
-
-
-class LiveServer:
-    """A real HTTP server for `app` on 127.0.0.1 and a free port, in a daemon thread."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
+from .fixtures import CHROMIUM, CHROMIUM_ARGS, DESKTOP, XSS_ARTICLE, LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +45,7 @@ def browser():
     if os.environ.get("QA_SKIP_BROWSER") == "1":
         pytest.skip("QA_SKIP_BROWSER=1: browser tests skipped on purpose")
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (apt: chromium chromium-driver), "
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` (apt: chromium), "
                     "or set QA_SKIP_BROWSER=1 to skip the browser tests", pytrace=False)
     try:
         from playwright.sync_api import sync_playwright
@@ -143,10 +104,3 @@ def new_page(browser, live_server):
 @pytest.fixture
 def page(new_page):
     return new_page()
-
-
-def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
-    return path

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from qa_service.config import Config
+from qa_service.generation.build import build_index
 from qa_service.service import QAService
-from qa_service.store import build_index
 from qa_service.web import create_app
 from qa_service.web.pages import PAGE_SIZE
 
 from ..fakes import HashingEmbedder
-from .conftest import DESKTOP, PHONE, LiveServer, screenshot
+from .fixtures import DESKTOP, PHONE, LiveServer, screenshot
 
 ARCHIVE = 70  # more than two pages
 

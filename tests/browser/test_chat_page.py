@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from ..fixtures import ARTICLE_COUNT
-from .conftest import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, screenshot
+from .fixtures import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, screenshot
 
 SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
 SEED_TITLE = "U.S. warning against Seoul’s speeding in improving inter-Korean relations"

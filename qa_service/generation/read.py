@@ -6,9 +6,7 @@ mid-request cannot mix two versions. Checking for a new version costs one stat()
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -16,12 +14,24 @@ from pathlib import Path
 
 import numpy as np
 
-from . import heap
-from .corpus import http_url
-from .dense import read_dense_index, scan_copy
+from .. import heap
+from ..corpus import http_url
+from ..dense import read_dense_index, scan_copy
+from ..lexical import LexicalIndex, SentenceTerms
 from .integrity import damaged_files
-from .lexical import LexicalIndex, SentenceTerms
-from .store import CURRENT, FORMAT, generations, read_current_name
+from .layout import (
+    CURRENT,
+    DENSE,
+    FORMAT,
+    LEXICAL,
+    MANIFEST,
+    PARAGRAPHS_IN_ORDER,
+    SENTENCE_VECTORS,
+    generations,
+    open_meta,
+    read_current_name,
+    read_manifest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +60,7 @@ class Snapshot:
     def __init__(self, generation_dir: Path, model_name: str | None = None):
         self.path = Path(generation_dir)
         try:
-            self.manifest = json.loads((self.path / "manifest.json").read_text())
+            self.manifest = read_manifest(self.path)
         except (OSError, ValueError) as exc:
             raise IndexUnavailable(f"{self.path.name}: unreadable manifest ({exc})") from exc
         if self.manifest.get("format") != FORMAT:
@@ -75,20 +85,21 @@ class Snapshot:
     def _load(self) -> None:
         self.version: str = self.manifest["version"]
         self.model: str = self.manifest["model"]
-        self.dense = read_dense_index(self.path / "dense.faiss")
+        self.dense = read_dense_index(self.path / DENSE)
         self.dense_scan = scan_copy(self.dense)
-        self.sentence_vectors = np.load(self.path / "sentences.npy")
-        self.lexical = LexicalIndex.load(self.path / "lexical")
+        self.sentence_vectors = np.load(self.path / SENTENCE_VECTORS)
+        self.lexical = LexicalIndex.load(self.path / LEXICAL)
         self.sentence_terms = SentenceTerms.load(self.path)
-        db = sqlite3.connect(f"file:{self.path / 'meta.sqlite'}?mode=ro&immutable=1", uri=True)
+        db = open_meta(self.path, immutable=True)
         try:
             articles = db.execute(
                 "SELECT id, title, date, url, author, n_paragraphs FROM articles ORDER BY date DESC, title"
             )
             # http(s) only, also from generations built before corpus.http_url checked it
-            self.articles = {row[0]: ArticleInfo(*row[:3], http_url(row[3]), *row[4:]) for row in articles}
+            self.articles = {row[0]: ArticleInfo(row[0], row[1], row[2], http_url(row[3]), row[4], row[5])
+                             for row in articles}
             self.paragraphs: dict[str, list[str]] = {}
-            paragraphs = db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number")
+            paragraphs = db.execute(PARAGRAPHS_IN_ORDER)
             for article_id, text in paragraphs:
                 self.paragraphs.setdefault(article_id, []).append(text)
             rows = db.execute("SELECT article_id, paragraph, text FROM passages ORDER BY row").fetchall()
@@ -104,7 +115,6 @@ class Snapshot:
         self.sentence_clues = np.array([r[3] for r in sentence_rows], dtype=np.int64)
         self.sentence_n_terms = np.array([r[4] for r in sentence_rows], dtype=np.int64)  # distinct, title's excluded
         first = np.searchsorted(self.sentence_passage, np.arange(len(rows) + 1))
-        self.sentences_of = [(int(first[i]), int(first[i + 1])) for i in range(len(rows))]
         self.sentence_first = first  # passage row r owns sentence rows sentence_first[r]:sentence_first[r + 1]
         self.passage_date = [self.articles[a].date for a in self.passage_article]
         # For filters: each passage's date as YYYYMMDD (-1 when undated) and its article's number.
@@ -128,7 +138,7 @@ class Snapshot:
 
     def _file_stamps(self) -> dict[str, tuple | None]:
         stamps: dict[str, tuple | None] = {}
-        for name in ["manifest.json", *(self.manifest.get("files") or {})]:
+        for name in [MANIFEST, *(self.manifest.get("files") or {})]:
             try:
                 st = (self.path / name).stat()
                 stamps[name] = (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -12,7 +12,6 @@ taken over; the build then does the work itself.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import Article
+from ..corpus import Article
+from ..passages import CutArticle, Passage, Sentence
 from .integrity import damaged_files
-from .passages import CutArticle, Passage, Sentence
+from .layout import META, PARAGRAPHS_IN_ORDER, PASSAGE_VECTORS, SENTENCE_VECTORS, open_meta, read_manifest
 
 
 class VectorPool:
@@ -56,7 +56,7 @@ class VectorPool:
         return everything[rows]
 
 
-CARRIED_FILES = ("meta.sqlite", "passages.npy", "sentences.npy")
+CARRIED_FILES = (META, PASSAGE_VECTORS, SENTENCE_VECTORS)
 
 
 @dataclass
@@ -87,19 +87,19 @@ def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dim
     if generation_dir is None:
         return Carryover(VectorPool(dimension))
     try:
-        manifest = json.loads((generation_dir / "manifest.json").read_text())
+        manifest = read_manifest(generation_dir)
         if manifest.get("model") != model or manifest.get("format") not in vector_formats:
             return Carryover(VectorPool(dimension))
         if "files" in manifest and damaged_files(generation_dir, manifest["files"], CARRIED_FILES):
             return Carryover(VectorPool(dimension))  # never carry damage into the next generation
-        db = sqlite3.connect(f"file:{generation_dir / 'meta.sqlite'}?mode=ro", uri=True)
+        db = open_meta(generation_dir)
         try:
             carry = Carryover(VectorPool(dimension),
                               article_hashes=dict(db.execute("SELECT id, content_hash FROM articles")),
                               passage_keys=set(db.execute("SELECT article_id, hash FROM passages")))
             made_by = manifest.get("encoder", manifest.get("backend"))  # older manifests name the backend only
             if made_by == encoder and manifest.get("dimension") == dimension:
-                for table, file in (("passages", "passages.npy"), ("sentences", "sentences.npy")):
+                for table, file in (("passages", PASSAGE_VECTORS), ("sentences", SENTENCE_VECTORS)):
                     hashes = [h for (h,) in db.execute(f"SELECT hash FROM {table} ORDER BY row")]
                     carry.vectors.add(hashes, np.load(generation_dir / file))
             if manifest.get("format") == index_format:
@@ -113,7 +113,7 @@ def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dim
 
 def _cut_articles(db: sqlite3.Connection) -> dict[str, CutArticle]:
     paragraphs: dict[str, list[str]] = defaultdict(list)
-    for article_id, text in db.execute("SELECT article_id, text FROM paragraphs ORDER BY article_id, number"):
+    for article_id, text in db.execute(PARAGRAPHS_IN_ORDER):
         paragraphs[article_id].append(text)
     sentences: dict[int, list[Sentence]] = defaultdict(list)
     for passage_row, *sentence in db.execute(

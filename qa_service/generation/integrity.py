@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
-MANIFEST = "manifest.json"
+from .layout import MANIFEST
 
 
 def _crc32(path: Path) -> int:

@@ -1,54 +1,64 @@
 """Writing index generations: FAISS + SQLite + BM25 + manifest, switched in atomically.
 
-Layout of an index folder:
-
-    CURRENT            name of the generation readers should use (replaced atomically)
-    gen-000007/        one complete generation (see embeddings/README.md)
-    gen-000008.partial a generation being written; never read, removed by the next build
-    .build.lock        held by the one build allowed at a time
-    models/            ONNX exports of the model, made once
-
-A generation is written in full under a `.partial` name, fsynced, renamed, and only then is
-CURRENT replaced. A build that dies at any point leaves the previous generation serving.
-Vectors are reused by text hash, so only new or changed text is ever embedded again, and unchanged
-articles are taken over as they were cut and tokenised (see carryover.py).
+The folder's layout and the generation's files are named in layout.py. A generation is written in
+full under a `.partial` name, fsynced, renamed, and only then is CURRENT replaced. A build that dies
+at any point leaves the previous generation serving. Vectors are reused by text hash, so only new or
+changed text is ever embedded again, and unchanged articles are taken over as they were cut and
+tokenised (see carryover.py).
 """
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import json
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+from filelock import FileLock, Timeout
 
-from . import heap
+from .. import heap
+from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
+from ..dense import make_dense_index, write_dense_index
+from ..lexical import build_lexical
+from ..metrics import observe_build
+from ..passages import Passage, Sentence, cut_article
+from ..text import tokenize
 from .carryover import read_carryover
-from .corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
-from .dense import make_dense_index, write_dense_index
 from .integrity import damaged_files, file_checksums
-from .lexical import build_lexical
-from .metrics import observe_build
-from .passages import Passage, Sentence, cut_article
-from .text import tokenize
+from .layout import (
+    CURRENT,
+    DENSE,
+    FORMAT,
+    LEXICAL,
+    LOCK,
+    MANIFEST,
+    META,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    VECTOR_FORMATS,
+    generation_name,
+    generations,
+    read_current_name,
+    read_manifest,
+    schema,
+)
 
-# 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
-# 4: every file's size and CRC-32 in the manifest
-FORMAT = 5
-VECTOR_FORMATS = (1, 2, 3, 4, 5)  # generations whose stored vectors a new build may reuse
-CURRENT = "CURRENT"
-LOCK = ".build.lock"
+if TYPE_CHECKING:  # embedder.py loads the model libraries; a build is handed an encoder
+    from ..embedder import Encoder
+
 KEEP_OLD_GENERATIONS = 2
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
+Phase = Callable[[str], None]
+Result = TypeVar("Result")
 
 
 class IndexBusy(RuntimeError):
@@ -80,23 +90,6 @@ class BuildReport:
         return data
 
 
-def read_current_name(index_dir: Path) -> str | None:
-    try:
-        return (Path(index_dir) / CURRENT).read_text().strip() or None
-    except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: no generation is named
-        return None
-
-
-def read_manifest(generation_dir: Path) -> dict:
-    return json.loads((Path(generation_dir) / "manifest.json").read_text())
-
-
-def generations(index_dir: Path) -> list[Path]:
-    """Complete generations, newest first."""
-    found = [p for p in Path(index_dir).glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")]
-    return sorted(found, key=lambda p: p.name, reverse=True)
-
-
 def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str,
                   limits: CorpusLimits | None = None) -> bool:
     """True when the serving generation was built from exactly these corpus files, model and encoder,
@@ -124,23 +117,19 @@ def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: s
 
 
 @contextmanager
-def file_lock(path: Path, wait_seconds: float, busy_message: str):
-    """An exclusive flock across threads and processes; waits up to `wait_seconds`, then IndexBusy."""
+def file_lock(path: Path, wait_seconds: float, busy_message: str) -> Iterator[None]:
+    """An exclusive lock (flock, through filelock) across threads and processes; waits up to `wait_seconds`,
+    then IndexBusy."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexBusy(busy_message) from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(path, timeout=wait_seconds)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusy(busy_message) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def build_lock(index_dir: Path, wait_seconds: float = 600.0):
@@ -171,22 +160,7 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
                   sentences: list[tuple[int, Sentence]]) -> None:
     db = sqlite3.connect(path)
     try:
-        # No journal and no syncing: the file is new, and the whole generation is fsynced before it is used.
-        db.executescript(
-            """
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
-            CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, url TEXT,
-                                   author TEXT, source TEXT, content_hash TEXT, n_paragraphs INTEGER);
-            CREATE TABLE paragraphs (article_id TEXT, number INTEGER, text TEXT,
-                                     PRIMARY KEY (article_id, number));
-            CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, paragraph INTEGER,
-                                   part INTEGER, start INTEGER, end INTEGER, text TEXT, hash TEXT);
-            CREATE TABLE sentences (row INTEGER PRIMARY KEY, passage_row INTEGER,
-                                    start INTEGER, end INTEGER, hash TEXT, terms TEXT, clues INTEGER,
-                                    n_terms INTEGER);
-            """
-        )
+        db.executescript(schema())
         db.executemany(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
             [(a.id, a.title, a.date, a.url, a.author, a.source, a.content_hash, len(a.paragraphs)) for a in articles],
@@ -254,33 +228,65 @@ def _without_cyclic_gc():
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
-    embedder,
+    embedder: Encoder,
     *,
     batch_size: int = 32,
     progress: ProgressFactory | None = None,
     lock_wait_seconds: float = 600.0,
     lock_held: bool = False,
     limits: CorpusLimits | None = None,
+    phase: Phase | None = None,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
     With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
+    `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
+    "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
+    "switch_current", "prune"): the kill -9 tests stop a build at each of them.
     """
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
-                              lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits)
+                              lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
+                              step=_Steps(phase))
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
 
 
-def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int,
+class _Steps:
+    """Runs a build's steps, telling `phase` (build_index) when each starts and ends."""
+
+    def __init__(self, phase: Phase | None):
+        self.phase = phase
+
+    def __call__(self, name: str, func: Callable[..., Result], *args, **kwargs) -> Result:
+        self.tell(name)
+        result = func(*args, **kwargs)
+        self.tell(f"{name}-done")
+        return result
+
+    def tell(self, name: str) -> None:
+        if self.phase is not None:
+            self.phase(name)
+
+    @contextmanager
+    def locked(self, index_dir: Path, lock_held: bool, wait_seconds: float) -> Iterator[None]:
+        if lock_held:
+            yield
+            return
+        self.tell("wait-lock")
+        with build_lock(index_dir, wait_seconds):
+            self.tell("locked")
+            yield
+
+
+def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
-    with nullcontext() if lock_held else build_lock(index_dir, lock_wait_seconds):
+    with step.locked(index_dir, lock_held, lock_wait_seconds):
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
@@ -289,7 +295,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
                                   vector_formats=VECTOR_FORMATS)
         # The corpus is listed, read and fingerprinted in one pass, under the lock: the manifest's
         # fingerprint is that of the files this generation holds, never of a listing taken earlier.
-        corpus = read_corpus(corpus_dir, previous.known_files(), limits)
+        corpus = step("read_corpus", read_corpus, corpus_dir, previous.known_files(), limits)
         articles, problems, fingerprint = corpus.articles, corpus.problems, corpus.fingerprint
         if not articles:
             raise EmptyCorpus(f"no readable articles in {corpus_dir}; the current index is unchanged")
@@ -323,15 +329,15 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
         report.passages_total = len(passages)
 
         number = _next_generation_number(index_dir)
-        name = f"gen-{number:06d}"
+        name = generation_name(number)
         staging = index_dir / f"{name}.partial"
         staging.mkdir(parents=True)
         try:
-            np.save(staging / "passages.npy", passage_vectors)
-            np.save(staging / "sentences.npy", sentence_vectors)
+            np.save(staging / PASSAGE_VECTORS, passage_vectors)
+            np.save(staging / SENTENCE_VECTORS, sentence_vectors)
             dense = make_dense_index(passage_vectors)
-            write_dense_index(dense, staging / "dense.faiss")
-            _write_sqlite(staging / "meta.sqlite", articles, passages, sentences)
+            step("write_dense_index", write_dense_index, dense, staging / DENSE)
+            step("write_sqlite", _write_sqlite, staging / META, articles, passages, sentences)
             title_number = {a.id: i for i, a in enumerate(articles)}
             lexical, sentence_terms = build_lexical(
                 [" ".join(tokenize(a.title)) for a in articles],
@@ -339,7 +345,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
                 [s.terms for _, s in sentences],
                 np.array([row for row, _ in sentences], dtype=np.int64),
             )
-            lexical.save(staging / "lexical")
+            lexical.save(staging / LEXICAL)
             sentence_terms.save(staging)
             report.version = f"{number:06d}-{fingerprint[:8]}"
             manifest = {
@@ -358,17 +364,17 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder, *, batch_size: int
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": file_checksums(staging),
             }
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-            _fsync_tree(staging)
-            os.replace(staging, index_dir / name)
-            _fsync_dir(index_dir)
-            _switch_current(index_dir, name)
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            step("fsync_tree", _fsync_tree, staging)
+            step("rename", os.replace, staging, index_dir / name)
+            step("fsync_dir", _fsync_dir, index_dir)
+            step("switch_current", _switch_current, index_dir, name)
         except BaseException:
             # A full disk or a permission error half-way: the served generation is untouched, and the
             # half-written one is removed now rather than holding the space until the next build.
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _prune(index_dir, keep=name)
+        step("prune", _prune, index_dir, keep=name)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

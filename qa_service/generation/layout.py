@@ -1,0 +1,66 @@
+"""The on-disk format of an index folder and its generations: names, format numbers, the schema, shared reads.
+
+    CURRENT            name of the generation readers should use (replaced atomically)
+    gen-000007/        one complete generation (see embeddings/README.md)
+    gen-000008.partial a generation being written; never read, removed by the next build
+    .build.lock        held by the one build allowed at a time
+
+A generation holds MANIFEST, META (schema.sql), the two vector files, the FAISS index, the BM25
+index (lexical.py) and the sentence terms (lexical.SentenceTerms.FILE). build.py writes them;
+read.py and carryover.py read them, through the names and queries here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+# 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
+# 4: every file's size and CRC-32 in the manifest; 5: `clues` and `n_terms` on sentences
+FORMAT = 5
+VECTOR_FORMATS = (1, 2, 3, 4, 5)  # generations whose stored vectors a new build may reuse
+CURRENT = "CURRENT"
+LOCK = ".build.lock"
+MANIFEST = "manifest.json"
+META = "meta.sqlite"
+PASSAGE_VECTORS = "passages.npy"
+SENTENCE_VECTORS = "sentences.npy"
+DENSE = "dense.faiss"
+LEXICAL = "lexical"
+
+# The queries both readers of meta.sqlite (read.py's Snapshot and carryover.py) make of it.
+PARAGRAPHS_IN_ORDER = "SELECT article_id, text FROM paragraphs ORDER BY article_id, number"
+
+
+def schema() -> str:
+    """meta.sqlite's tables (schema.sql, packaged with the code)."""
+    return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def generation_name(number: int) -> str:
+    return f"gen-{number:06d}"
+
+
+def read_current_name(index_dir: Path) -> str | None:
+    try:
+        return (Path(index_dir) / CURRENT).read_text().strip() or None
+    except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: no generation is named
+        return None
+
+
+def read_manifest(generation_dir: Path) -> dict:
+    return json.loads((Path(generation_dir) / MANIFEST).read_text())
+
+
+def generations(index_dir: Path) -> list[Path]:
+    """Complete generations, newest first."""
+    found = [p for p in Path(index_dir).glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def open_meta(generation_dir: Path, immutable: bool = False) -> sqlite3.Connection:
+    """meta.sqlite, read-only (`immutable` for a served generation: no locking, no change checks)."""
+    suffix = "&immutable=1" if immutable else ""
+    return sqlite3.connect(f"file:{Path(generation_dir) / META}?mode=ro{suffix}", uri=True)
