@@ -110,10 +110,16 @@ def _blocks(lines: list[str]) -> list[str]:
     return [b for b in (_clean(b) for b in blocks) if b]
 
 
-def parse_iso_date(value: str) -> str | None:
-    """An ISO date string, or None when the value is empty or not a real date."""
-    value = value.strip().strip("'\"")
-    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value)
+def parse_iso_date(value: str, *, whole: bool = False) -> str | None:
+    """The YYYY-MM-DD date a value gives, or None when it gives no real date: the project's one date parser.
+
+    Front matter and exports may quote a date or follow it with a time ("2015-03-02T10:00"); with `whole`
+    the value must be the date alone, as in API fields and form inputs.
+    """
+    if whole:
+        match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    else:
+        match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value.strip().strip("'\""))
     if not match:
         return None
     try:

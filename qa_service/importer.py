@@ -15,12 +15,11 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .config import MAX_TITLE_CHARS, MAX_URL_CHARS, Config
-from .corpus import CorpusError, article_id_for, parse_text, quote
+from .corpus import CorpusError, article_id_for, parse_iso_date, parse_text, quote
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from .generation.build import BuildReport, IndexBusy, build_index
 
@@ -176,11 +175,10 @@ def article_markdown(row: dict) -> tuple[str, str]:
     front = [f"title: {quote(title)}"]
     published = _text(row, "date")
     if published is not None:
-        try:
-            published = date.fromisoformat(published.strip()[:10]).isoformat()
-        except ValueError:
-            raise ValueError(f"date {published.strip()[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
-        front.append(f"date: {published}")
+        day = parse_iso_date(published)
+        if day is None:
+            raise ValueError(f"date {published.strip()[:40]!r} is not an ISO date (YYYY-MM-DD)")
+        front.append(f"date: {day}")
     url = _text(row, "url")
     if url is not None:
         url = url.strip()

@@ -121,3 +121,14 @@ def test_all_shared_editorials_parse_into_the_documented_paragraph_count():
     assert problems == []
     assert len(articles) == 266
     assert sum(len(a.paragraphs) for a in articles) == 4355
+
+
+def test_one_date_parser_for_files_exports_and_requests():
+    from qa_service.corpus import parse_iso_date
+
+    assert parse_iso_date(" '2015-03-02' ") == "2015-03-02", "front matter may quote a date"
+    assert parse_iso_date("2015-03-02T10:00:00Z") == "2015-03-02", "an export may give the time too"
+    assert parse_iso_date("2015-02-30") is None and parse_iso_date("March 2015") is None
+    assert parse_iso_date("2015-03-02", whole=True) == "2015-03-02"
+    for value in ("20150302", "2015-03-02T10:00", " 2015-03-02", "2015-3-2"):
+        assert parse_iso_date(value, whole=True) is None, f"{value!r}: API fields take the date alone"

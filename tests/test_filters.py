@@ -91,6 +91,7 @@ def test_a_filter_matching_nothing_is_an_empty_result_not_an_error(client, filte
     {"date_from": "22/11/2018"},
     {"date_to": "2018-02-30"},
     {"date_to": 20181122},
+    {"date_to": "20181122"},  # ISO's basic form: the API takes YYYY-MM-DD, as its schema says
     {"date_from": "2019-01-01", "date_to": "2018-01-01"},
     {"articles": [1, 2]},
     {"articles": SEED_ID},

@@ -13,7 +13,6 @@ import hmac
 import logging
 import re
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Literal, overload
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from ..corpus import (
     Article,
     CorpusError,
     article_id_for,
+    parse_iso_date,
     parse_text,
 )
 from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
@@ -40,7 +40,6 @@ admin = Blueprint("admin", __name__)
 
 LOCK_WAIT_SECONDS = 30.0  # for the admin lock, then again for the build lock: well inside gunicorn's 120 s
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")  # every id that corpus.article_id_for can produce
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TRUE_VALUES = ("1", "true", "yes")
 
@@ -121,12 +120,8 @@ def _article_from_json(payload: dict) -> tuple[str, str]:
     front = [f"title: {title}"]
     published = _text_field(payload, "date", required=False)
     if published is not None:
-        try:
-            if not ISO_DATE.match(published):
-                raise ValueError
-            published = date.fromisoformat(published).isoformat()
-        except ValueError:
-            raise _bad("date", f"{published[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
+        if parse_iso_date(published, whole=True) is None:
+            raise _bad("date", f"{published[:40]!r} is not an ISO date (YYYY-MM-DD)")
         front.append(f"date: {published}")
     url = _text_field(payload, "url", required=False)
     if url is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from ..corpus import parse_iso_date
 from ..generation.read import IndexUnavailable
 from .context import current_config, current_service
 
@@ -75,10 +76,7 @@ def _matches(article, words: list[str]) -> bool:
 
 
 def _day(value: str) -> str | None:
-    try:
-        return date.fromisoformat(value).isoformat() if value else None
-    except ValueError:
-        return None
+    return parse_iso_date(value, whole=True) if value else None
 
 
 @pages.get("/articles")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 import json
-from datetime import date
 
 from flask import Request
 
 from ..config import MAX_FILTER_ARTICLES, MODES, Config
+from ..corpus import parse_iso_date
 from ..search import Filters
 from ..service import Question
 from .errors import ApiError
@@ -55,10 +55,10 @@ def _iso_date(payload: dict, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _bad(field, "must be an ISO date string (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise _bad(field, f"{value[:40]!r} is not an ISO date (YYYY-MM-DD)") from None
+    day = parse_iso_date(value, whole=True)
+    if day is None:
+        raise _bad(field, f"{value[:40]!r} is not an ISO date (YYYY-MM-DD)")
+    return day
 
 
 def reject_unknown_fields(payload: dict, known: tuple[str, ...]) -> None:
