@@ -13,15 +13,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from qa_service.devserver import ServeProcess
 
 from .system import children, cpu_seconds, memory_mib, pct
 
@@ -47,42 +46,14 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A running `qa-service serve` (gunicorn) on 127.0.0.1, stopped on exit."""
+class Server(ServeProcess):
+    """A running `qa-service serve` (gunicorn) on 127.0.0.1, with its CPU time and memory; stopped on exit."""
 
     def __init__(self, index_dir: Path, corpus_dir: Path, workers: int, threads: int, env: dict):
-        self.port = free_port()
-        # stays open while the server runs; closed and removed in stop()
-        self.log = tempfile.NamedTemporaryFile(prefix="qa-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
-        command = [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(self.port),
-                   "--index", str(index_dir), "--corpus", str(corpus_dir),
-                   "--workers", str(workers), "--threads", str(threads)]
-        self.command = " ".join(["python", *command[1:]])
-        self.env = env
-        self.process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                                        stderr=self.log, start_new_session=True)
-        self.started = time.perf_counter()
-
-    def wait_ready(self, timeout: float = 300.0) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {Path(self.log.name).read_text()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return time.perf_counter() - self.started
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("server did not become ready")
+        self.settings = env  # the QA_* settings of this setup, for the report
+        self._scratch = Path(tempfile.mkdtemp(prefix="qa-bench-server-"))
+        super().__init__({**os.environ, "QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus_dir), **env},
+                         self._scratch / "server.log", workers=workers, threads=threads)
 
     def workers(self) -> list[int]:
         return children(self.process.pid)
@@ -94,15 +65,8 @@ class Server:
         return {pid: memory_mib(pid) for pid in self.workers()}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-        os.unlink(self.log.name)
+        super().stop()
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 @contextmanager

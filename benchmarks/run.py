@@ -327,7 +327,7 @@ def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: in
         servers = dict(zip(names, (first, second), strict=True))
         results = {}
         for name, server in servers.items():
-            results[name] = {"workers": 2, "threads": 4, "connections": connections, "env": server.env,
+            results[name] = {"workers": 2, "threads": 4, "connections": connections, "env": server.settings,
                              "ready_s": server.wait_ready(), "command": server.command, "memory_start": server.memory()}
             log(f"{name}: server ready in {results[name]['ready_s']:.1f} s; "
                 f"workers {list(results[name]['memory_start'])}")

@@ -10,11 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.config import PROJECT_ROOT
+from qa_service.devserver import ServeProcess
 
 SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 SEED_CORPUS = PROJECT_ROOT / "corpus"
@@ -58,12 +54,6 @@ def needs_shared_data(*parts: str) -> pytest.MarkDecorator:
 slow = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http(url: str, body: dict | None = None, method: str | None = None, headers: dict | None = None,
          timeout: float = 60) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
@@ -76,48 +66,28 @@ def http(url: str, body: dict | None = None, method: str | None = None, headers:
         return exc.code, json.loads(exc.read())
 
 
-class Server:
-    """`qa-service serve` on a free loopback port, its output in files; stopped by its own process group."""
+class Server(ServeProcess):
+    """`qa-service serve` (one worker, 4 threads) over a test corpus and index, logs in `logs`.
+
+    It runs the model export the session's encoder uses (embeddings/models), so no server start exports it again.
+    """
 
     def __init__(self, corpus: Path, index: Path, logs: Path, token: str | None = None):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        shared_models = PROJECT_ROOT / "embeddings" / "models"
-        if shared_models.is_dir() and not (index / "models").exists():
-            (index / "models").symlink_to(shared_models)  # the session's ONNX export: no export per server start
-        env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus)}
+        env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus),
+               "QA_CACHE_DIR": str(PROJECT_ROOT / "embeddings")}
         env.pop("QA_ADMIN_TOKEN", None)
         if token:
             env["QA_ADMIN_TOKEN"] = token
         self.stdout = open(logs / "server.out", "w+")  # noqa: SIM115 (closed in stop())
-        self.stderr = open(logs / "server.err", "w+")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(self.port), "--workers", "1",
-             "--threads", "4"],
-            env=env, cwd=PROJECT_ROOT, stdout=self.stdout, stderr=self.stderr, start_new_session=True,
-        )
+        super().__init__(env, logs / "server.err", workers=1, threads=4, cwd=PROJECT_ROOT, stdout=self.stdout)
 
     def wait_until_answering(self, timeout: float = 150) -> tuple[int, dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "server exited: " + self.log()[-3000:]
-            try:
-                return http(self.base + "/healthz", timeout=5)
-            except OSError:
-                time.sleep(0.3)
-        pytest.fail("server did not answer: " + self.log()[-3000:])
-
-    def log(self) -> str:
-        self.stderr.flush()
-        return Path(self.stderr.name).read_text()
+        try:
+            self.wait_ready(timeout)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        return http(self.base + "/healthz", timeout=5)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
+        super().stop()
         self.stdout.close()
-        self.stderr.close()

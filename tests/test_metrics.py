@@ -18,12 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from qa_service.cli import progress_lines
 from qa_service.config import PROJECT_ROOT, Config
+from qa_service.devserver import free_port
 from qa_service.metrics import EVENTS
 from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
-from .fixtures import free_port
 
 NAMES = ("qa_requests_total", "qa_ask_seconds", "qa_answers_total", "qa_index_passages", "qa_index_articles",
          "qa_index_age_seconds", "qa_build_seconds", "qa_admin_changes_total")

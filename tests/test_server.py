@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from qa_service.devserver import free_port
 from qa_service.generation.build import build_index
-
-from .fixtures import free_port
 
 
 def request(url: str, body: dict | None = None) -> tuple[int, dict]:
