@@ -44,8 +44,9 @@ class LeanOnnx:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # ONNX Runtime's intra-op threads spin briefly between operators (its default). Measured with 2 threads:
-        # one question 35% faster than with spinning off, batches 8% faster, the same CPU time per text.
+        # ONNX Runtime's intra-op threads spin briefly between operators (its default): with spinning off, one
+        # question and batches were both slower for the same CPU time per text, when this was chosen (the
+        # encoder's figures: BENCHMARKS.md, "Encoder").
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def count_tokens(self, text: str) -> int:

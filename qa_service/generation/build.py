@@ -212,8 +212,8 @@ def _without_cyclic_gc():
     """No cyclic garbage collection during a build.
 
     A build makes tens of thousands of small objects (passages, sentences, rows), which set off full
-    collections over everything the process holds: ~0.25 s each in a server worker or the benchmark,
-    half the cost of adding one article. They hold no cycles; reference counting frees them anyway,
+    collections over everything the process holds: in a server worker about half the cost of adding one
+    article (BENCHMARKS.md, "Adding one article"). They hold no cycles; reference counting frees them anyway,
     and once they are freed, turning collection back on does not set one off.
     """
     enabled = gc.isenabled()
