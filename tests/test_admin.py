@@ -226,6 +226,13 @@ def test_malformed_requests_are_json_errors(env, data, content_type, status):
     assert response.is_json and response.get_json()["error"]["code"]
 
 
+def test_a_title_in_quotes_keeps_its_quotes(env):
+    body = {"title": '"Zebra" crossings save "lives"', "text": "Body text."}
+    response = env.client.post("/api/articles", json=body, headers=AUTH)
+    assert response.status_code == 201
+    assert response.get_json()["title"] == '"Zebra" crossings save "lives"'
+
+
 def test_a_header_looking_title_cannot_inject_front_matter(env):
     body = {"title": "Harmless\n---\ntitle: Injected\nurl: javascript:alert(1)", "text": "Body text."}
     response = env.client.post("/api/articles", json=body, headers=AUTH)

@@ -27,6 +27,7 @@ from ..corpus import (
     article_id_for,
     parse_iso_date,
     parse_text,
+    quote,
 )
 from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from ..generation.build import EmptyCorpus, build_index
@@ -117,7 +118,7 @@ def _article_from_json(payload: dict) -> tuple[str, str]:
         raise _bad("text", "must not contain NUL characters")
     if not text.strip():
         raise _bad("text", "must not be empty")
-    front = [f"title: {title}"]
+    front = [f"title: {quote(title)}"]
     published = _text_field(payload, "date", required=False)
     if published is not None:
         if parse_iso_date(published, whole=True) is None:
