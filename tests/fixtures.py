@@ -13,10 +13,11 @@ import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from qa_service.config import PROJECT_ROOT
+from qa_service.config import PROJECT_ROOT, Config
 from qa_service.devserver import ServeProcess
 
 SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
@@ -91,3 +92,27 @@ class Server(ServeProcess):
     def stop(self) -> None:
         super().stop()
         self.stdout.close()
+
+
+def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) -> None:
+    (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
+
+
+def admin_env(tmp_path: Path, token: str | None, embedder=None) -> SimpleNamespace:
+    """Two tiny articles indexed with the hashing encoder, and a test client of an app with the admin API on."""
+    from qa_service.generation.build import build_index
+    from qa_service.service import QAService
+    from qa_service.web import create_app
+
+    from .fakes import HashingEmbedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_article(corpus, "harbour.txt", "The old harbour", ["Fishing boats leave the old harbour at dawn."])
+    write_article(corpus, "bridges.txt", "On bridges", ["The new bridge opened to traffic in May."])
+    index = tmp_path / "index"
+    build_index(corpus, index, HashingEmbedder())
+    config = Config(corpus_dir=corpus, index_dir=index, admin_token=token)
+    service = QAService(config, embedder=embedder or HashingEmbedder())
+    client = create_app(config, service=service).test_client()
+    return SimpleNamespace(client=client, corpus=corpus, index=index, service=service, root=tmp_path)

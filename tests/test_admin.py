@@ -12,13 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 from qa_service.config import Config
-from qa_service.generation.build import build_index, build_lock
+from qa_service.generation.build import build_lock
 from qa_service.generation.layout import read_current_name
 from qa_service.generation.read import Snapshot
 from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
+from .fixtures import admin_env
 
 admin_module = importlib.import_module("qa_service.web.admin")  # the package attribute `admin` is the blueprint
 
@@ -33,26 +34,13 @@ ARTICLE = {
 }
 
 
-def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) -> None:
-    (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
-
-
 def tree(root: Path) -> set[str]:
     """Every path under `root`, lock files aside (they are created on first use and are empty)."""
     return {str(p.relative_to(root)) for p in root.rglob("*") if not p.name.endswith(".lock")}
 
 
 def make_env(tmp_path: Path, embedder=None, token: str | None = TOKEN) -> SimpleNamespace:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    write_article(corpus, "harbour.txt", "The old harbour", ["Fishing boats leave the old harbour at dawn."])
-    write_article(corpus, "bridges.txt", "On bridges", ["The new bridge opened to traffic in May."])
-    index = tmp_path / "index"
-    build_index(corpus, index, HashingEmbedder())
-    config = Config(corpus_dir=corpus, index_dir=index, admin_token=token)
-    service = QAService(config, embedder=embedder or HashingEmbedder())
-    client = create_app(config, service=service).test_client()
-    return SimpleNamespace(client=client, corpus=corpus, index=index, service=service, root=tmp_path)
+    return admin_env(tmp_path, token, embedder)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
+from .fixtures import admin_env, write_article
 
 admin_module = importlib.import_module("qa_service.web.admin")
 
@@ -37,20 +38,9 @@ TOKEN = "agreement-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) -> None:
-    (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
-
-
 def make_env(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    write_article(corpus, "harbour.txt", "The old harbour", ["Fishing boats leave the old harbour at dawn."])
-    write_article(corpus, "bridges.txt", "On bridges", ["The new bridge opened to traffic in May."])
-    index = tmp_path / "index"
-    build_index(corpus, index, HashingEmbedder())
-    config = Config(corpus_dir=corpus, index_dir=index, admin_token=TOKEN)
-    client = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()
-    return corpus, index, client
+    env = admin_env(tmp_path, TOKEN)
+    return env.corpus, env.index, env.client
 
 
 def served_ids(index: Path) -> set[str]:

@@ -24,20 +24,11 @@ from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
+from .fixtures import http
 
 NAMES = ("qa_requests_total", "qa_ask_seconds", "qa_answers_total", "qa_index_passages", "qa_index_articles",
          "qa_index_age_seconds", "qa_build_seconds", "qa_admin_changes_total")
 QUESTION = "What did Pompeo warn about?"
-
-
-def request(url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -179,7 +170,7 @@ def test_gunicorn_with_two_workers_adds_up_the_metrics_of_both_and_logs_json(fre
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                if request(base + "/healthz")[0] == 200:
+                if http(base + "/healthz")[0] == 200:
                     break
             except OSError:
                 time.sleep(0.3)
@@ -187,7 +178,7 @@ def test_gunicorn_with_two_workers_adds_up_the_metrics_of_both_and_logs_json(fre
             pytest.fail("server did not start")
         asked = 6
         for _ in range(asked):
-            assert request(base + "/api/ask", {"question": QUESTION})[0] == 200
+            assert http(base + "/api/ask", {"question": QUESTION})[0] == 200
         for _ in range(4):  # whichever worker answers the scrape, it reports both workers' counts
             with urllib.request.urlopen(base + "/metrics", timeout=30) as response:
                 found = samples(response.read().decode())

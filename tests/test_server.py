@@ -1,13 +1,10 @@
 """The real thing: `qa-service serve` under gunicorn, on a free loopback port, with a real index."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,15 +12,7 @@ import pytest
 from qa_service.devserver import free_port
 from qa_service.generation.build import build_index
 
-
-def request(url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+from .fixtures import http
 
 
 @pytest.fixture
@@ -39,7 +28,7 @@ def server(fresh_index):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if request(base + "/healthz")[0] == 200:
+            if http(base + "/healthz")[0] == 200:
                 break
         except OSError:
             time.sleep(0.3)
@@ -53,24 +42,24 @@ def server(fresh_index):
 
 def test_served_api_answers_and_picks_up_a_rebuilt_index_without_restart(server, embedder):
     base, corpus, index = server
-    status, data = request(base + "/api/ask", {"question": "What did Pompeo warn about?"})
+    status, data = http(base + "/api/ask", {"question": "What did Pompeo warn about?"})
     assert status == 200
     first = data["passages"][0]["citation"]
     assert (first["date"], first["paragraph"] in (1, 2)) == ("2018-11-22", True)
-    version = request(base + "/healthz")[1]["index_version"]
+    version = http(base + "/healthz")[1]["index_version"]
 
     Path(corpus, "glaciers.txt").write_text(
         "Melting glaciers\n\nThe Greenland glaciers are melting faster than scientists predicted.\n"
     )
     build_index(corpus, index, embedder)
-    status, data = request(base + "/api/ask", {"question": "How fast are Greenland glaciers melting?"})
+    status, data = http(base + "/api/ask", {"question": "How fast are Greenland glaciers melting?"})
     assert status == 200 and data["passages"][0]["citation"]["article_id"] == "glaciers"
-    assert request(base + "/healthz")[1]["index_version"] != version
+    assert http(base + "/healthz")[1]["index_version"] != version
 
 
 def test_served_errors_are_json(server):
     base, _, _ = server
-    status, data = request(base + "/api/ask", {"question": ""})
+    status, data = http(base + "/api/ask", {"question": ""})
     assert status == 400 and data["error"]["code"] == "invalid_request"
-    status, data = request(base + "/api/missing")
+    status, data = http(base + "/api/missing")
     assert status == 404 and "error" in data
