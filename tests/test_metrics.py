@@ -6,10 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -18,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from qa_service.cli import progress_lines
 from qa_service.config import PROJECT_ROOT, Config
-from qa_service.devserver import free_port
+from qa_service.devserver import ServeProcess
 from qa_service.metrics import EVENTS
 from qa_service.service import QAService
 from qa_service.web import create_app
@@ -154,28 +150,16 @@ def test_every_index_folder_uses_the_one_cached_export(tmp_path, built_index):
 
 # --- the real server ---------------------------------------------------------------------------------------------
 
-def test_gunicorn_with_two_workers_adds_up_the_metrics_of_both_and_logs_json(fresh_index):
+def test_gunicorn_with_two_workers_adds_up_the_metrics_of_both_and_logs_json(fresh_index, tmp_path):
     corpus, index = fresh_index
-    port = free_port()
     env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus),
            "QA_CACHE_DIR": str(PROJECT_ROOT / "embeddings")}
     env.pop("QA_ADMIN_TOKEN", None)
     env.pop("QA_LOG_QUESTIONS", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    served = ServeProcess(env, tmp_path / "server.log", workers=2, threads=2)
+    base = served.base
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if http(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("server did not start")
+        served.wait_ready(180)
         asked = 6
         for _ in range(asked):
             assert http(base + "/api/ask", {"question": QUESTION})[0] == 200
@@ -187,8 +171,8 @@ def test_gunicorn_with_two_workers_adds_up_the_metrics_of_both_and_logs_json(fre
             assert value(found, "qa_ask_seconds_count") == asked
             assert value(found, "qa_index_articles") > 0
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        log = process.communicate(timeout=60)[1].decode()
+        served.stop()
+    log = served.log_path.read_text()
     events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     start = [e for e in events if e["event"] == "start"]
     assert len(start) == 1 and start[0]["admin_api"] == "disabled" and "admin API disabled" in start[0]["message"]

@@ -1,43 +1,30 @@
 """The real thing: `qa-service serve` under gunicorn, on a free loopback port, with a real index."""
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from qa_service.devserver import free_port
+from qa_service.config import PROJECT_ROOT
+from qa_service.devserver import ServeProcess
 from qa_service.generation.build import build_index
 
 from .fixtures import http
 
 
 @pytest.fixture
-def server(fresh_index):
+def server(fresh_index, tmp_path):
     corpus, index = fresh_index
-    port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if http(base + "/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("server did not start: " + process.stderr.read().decode()[-2000:])
-    yield base, corpus, index
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus),
+           "QA_CACHE_DIR": str(PROJECT_ROOT / "embeddings")}  # the session encoder's export
+    served = ServeProcess(env, tmp_path / "server.log", workers=1, threads=2)
+    try:
+        served.wait_ready(120)
+        yield served.base, corpus, index
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    finally:
+        served.stop()
 
 
 def test_served_api_answers_and_picks_up_a_rebuilt_index_without_restart(server, embedder):
