@@ -79,7 +79,6 @@ class Query:
         idf = snapshot.lexical.idf(distinct)
         idf[len(own):] *= CONTEXT_WEIGHT
         total = float(idf.sum())
-        vocab = snapshot.lexical.vocab
         known = [(vocab[t], w / total) for t, w in zip(distinct, idf, strict=True) if t in vocab]
         self.term_ids = [t for t, _ in known]
         self.term_weights = np.array([w for _, w in known], dtype=np.float64)
