@@ -34,7 +34,7 @@ ANSWER_KIND_BONUS = 0.2  # the sentence holds the kind of answer the question as
 NEW_WORDS_WEIGHT = 0.1  # times log(1 + the sentence's terms that the question does not have)
 QUESTION_PENALTY = 0.2  # the sentence asks rather than answers
 SENTENCE_WEIGHT = 2.0
-FOUND_THRESHOLD = 1.30
+FOUND_THRESHOLD = 1.23
 NAMES_PENALTY = 0.3  # taken off the evidence when the best passage's article lacks a name the question gives
 
 

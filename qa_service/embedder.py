@@ -22,8 +22,12 @@ from .config import BACKENDS, DEFAULT_BACKEND, QUERY_CACHE_SIZE, Config, bundled
 from .lean_onnx import LeanOnnx
 from .occupancy import Occupancy
 from .onnx_export import FP32_FILE, INT8_FILE, SPEC_VERSION, export_folder, read_spec
+from .pooling import Span, normalise, pool_spans
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Question lengths (word pieces) a server encodes once before its first request: ONNX Runtime's first run
+# at a new sequence length pays for allocations that later runs at that length reuse (BENCHMARKS.md).
+WARM_UP_LENGTHS = (4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64)
 Progress = Callable[[int], None]
 
 
@@ -39,6 +43,18 @@ class Encoder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int = 32,
+                        progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One pass per text: its vector, and a vector per span (its sentences) pooled from the same pass.
+
+        Returns (one row per text, one row per span of every text in order); see pooling.py.
+        """
+        ...
+
+    def warm_up(self) -> None:
+        """Make the first questions as fast as later ones (a server calls this before it accepts requests)."""
+        ...
 
 
 class ModelError(RuntimeError):
@@ -93,6 +109,18 @@ class SentenceTransformersRuntime:
         return self.model.encode(rows, batch_size=len(rows), normalize_embeddings=True, convert_to_numpy=True,
                                  show_progress_bar=False)
 
+    def prepare_offsets(self, texts: list[str]) -> tuple[list, list[np.ndarray]]:
+        """(what token_outputs takes, each text's token character spans, empty for special tokens)."""
+        found = self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
+                                     max_length=self.max_tokens + 2)["offset_mapping"]
+        return list(texts), [np.array(row, dtype=np.int64).reshape(-1, 2) for row in found]
+
+    def token_outputs(self, rows: list) -> tuple[list[np.ndarray], np.ndarray]:
+        """(each text's token outputs, each text's normalised vector) from one forward pass."""
+        outputs = self.model.encode(rows, batch_size=len(rows), output_value=None, show_progress_bar=False)
+        tokens = [o["token_embeddings"][:int(o["attention_mask"].sum())].float().numpy() for o in outputs]
+        return tokens, normalise(np.stack([o["sentence_embedding"].float().numpy() for o in outputs]))
+
 
 class LeanRuntime:
     """The lean ONNX path (lean_onnx.py): texts are tokenised once, and batches are padded here."""
@@ -111,6 +139,14 @@ class LeanRuntime:
 
     def encode_rows(self, rows: list, solo: bool = False) -> np.ndarray:
         return self.lean.encode_batch(rows, solo=solo)
+
+    def prepare_offsets(self, texts: list[str]) -> tuple[list, list[np.ndarray]]:
+        ids, offsets = zip(*self.lean.tokenize_with_offsets(texts), strict=True)
+        return list(ids), list(offsets)
+
+    def token_outputs(self, rows: list) -> tuple[list[np.ndarray], np.ndarray]:
+        tokens, mask = self.lean.token_outputs(rows)
+        return [tokens[i, :len(row)] for i, row in enumerate(rows)], self.lean.pool(tokens, mask)
 
 
 class Embedder:
@@ -177,6 +213,13 @@ class Embedder:
             return vector
         return self._encode_sorted(texts, batch_size, progress)
 
+    def warm_up(self, lengths: Sequence[int] = WARM_UP_LENGTHS) -> None:
+        """Encode a question of each of these lengths on each session (alone, and beside other questions)."""
+        for length in lengths:
+            rows, _ = self.runtime.prepare([" ".join(["word"] * length)])
+            self.runtime.encode_rows(rows, solo=True)
+            self.runtime.encode_rows(rows, solo=False)
+
     def _encode_question(self, text: str) -> np.ndarray:
         alone = self.occupancy.running() <= 1  # this question (when counted) and no other
         rows, _ = self.runtime.prepare([text])
@@ -194,6 +237,29 @@ class Embedder:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
+
+    def encode_passages(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int = 32,
+                        progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One encoder pass per text gives its vector and its spans' vectors (the Encoder interface; pooling.py)."""
+        texts = list(texts)
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(spans)} span lists for {len(texts)} texts")
+        first = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
+        text_vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        span_vectors = np.empty((int(first[-1]), self.dimension), dtype=np.float32)
+        if not texts:
+            return text_vectors, span_vectors
+        prepared, offsets = self.runtime.prepare_offsets(texts)
+        order = np.argsort([-len(o) for o in offsets], kind="stable")
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            tokens, pooled = self.runtime.token_outputs([prepared[i] for i in rows])
+            text_vectors[rows] = pooled
+            for i, row_tokens in zip(rows, tokens, strict=True):
+                span_vectors[first[i]:first[i + 1]] = pool_spans(row_tokens, offsets[i], spans[i])
+            if progress:
+                progress(len(rows))
+        return text_vectors, span_vectors
 
     def _encode_sorted(self, texts: list[str], batch_size: int, progress: Progress | None) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .pooling import normalise
+
 
 class LeanOnnx:
     """Fast tokenizer + ONNX Runtime session + pooling + normalisation, without sentence-transformers."""
@@ -57,8 +59,18 @@ class LeanOnnx:
             return [self._tokenizer.encode(texts[0]).ids]
         return [e.ids for e in self._tokenizer.encode_batch(list(texts))]
 
+    def tokenize_with_offsets(self, texts: Sequence[str]) -> list[tuple[list[int], np.ndarray]]:
+        """Token ids and each token's character span in its text (empty for [CLS] and [SEP])."""
+        return [(e.ids, np.array(e.offsets, dtype=np.int64).reshape(-1, 2))
+                for e in self._tokenizer.encode_batch(list(texts))]
+
     def encode_batch(self, ids: list[list[int]], solo: bool = False) -> np.ndarray:
         """Pooled, normalised vectors for token-id lists of any lengths (padded here); `solo` may use more threads."""
+        tokens, mask = self.token_outputs(ids, solo)
+        return self.pool(tokens, mask)
+
+    def token_outputs(self, ids: list[list[int]], solo: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The model's token outputs for a batch (padded here to its longest row) and the attention mask."""
         width = max(len(row) for row in ids)
         input_ids = np.full((len(ids), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
@@ -69,13 +81,15 @@ class LeanOnnx:
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
         session = self.solo_session if solo and self.solo_session is not None else self.session
-        tokens = session.run([self._output], feeds)[0]
+        return session.run([self._output], feeds)[0], mask
+
+    def pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The model's own pooling (mean or [CLS], as its export says), normalised."""
         if self.pooling == "cls":
             pooled = tokens[:, 0]
-        elif len(ids) == 1:
+        elif len(tokens) == 1:
             pooled = tokens.mean(axis=1)
         else:
             weights = mask[:, :, None].astype(np.float32)
             pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
+        return normalise(pooled)

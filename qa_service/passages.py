@@ -84,10 +84,16 @@ def article_passages(article: Article, limit: int, count: TokenCounter) -> list[
     return passages
 
 
+def sentence_key(passage_hash: str, start: int, end: int) -> str:
+    """The key a sentence's vector is kept under: its passage and its place there, since the vector is
+    pooled from the passage's encoding (pooling.py) and the same words read differently elsewhere."""
+    return text_hash(f"{passage_hash}:{start}:{end}")
+
+
 class Sentence(NamedTuple):
     start: int  # character offsets within the passage
     end: int
-    hash: str
+    hash: str  # sentence_key(passage hash, start, end)
     terms: str  # its lexical tokens (text.tokenize), space-separated: how they are stored and joined
     clues: int  # clues.sentence_clues: what kinds of answer it can give (a number, a date, a reason …)
 
@@ -104,7 +110,7 @@ def cut_article(article: Article, limit: int, count: TokenCounter) -> CutArticle
     passages = []
     for passage in article_passages(article, limit, count):
         sentences = tuple(
-            Sentence(s, e, text_hash(text), " ".join(tokenize(text)), sentence_clues(text))
+            Sentence(s, e, sentence_key(passage.hash, s, e), " ".join(tokenize(text)), sentence_clues(text))
             for s, e in sentence_spans(passage.text)
             for text in (passage.text[s:e],)
         )

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .embedder import Encoder
 
 log = logging.getLogger(__name__)
+# Asked once at start (warm_up): questions of several kinds, so that each path of search and answer has run.
+WARM_UP_QUESTIONS = ("What does the editorial argue?", "Who warned about it, and why?",
+                     "How many people were there in 2015?")
 
 
 def limit_math_threads(threads: int = 1) -> None:
@@ -76,14 +79,19 @@ class QAService:
         return self._embedder
 
     def warm_up(self) -> None:
-        """Load the encoder and the index before the first request, not during it."""
-        self.embedder.encode(["warm up"])  # as the only question: the encoder on every core
-        with self.occupancy.busy(), self.occupancy.busy():
-            self.embedder.encode(["warm up beside another question"])  # the encoder on this worker's share
+        """Load the encoder and the index, and run the whole ask path, before the first request, not during it.
+
+        The first questions after a start would otherwise pay for the encoder's first run at each length
+        and for the index's first reads (BENCHMARKS.md, "Serving over HTTP").
+        """
+        self.embedder.warm_up()
         try:
             self.reader.snapshot()
         except IndexUnavailable as exc:
             log.warning("index not available yet: %s", exc)
+            return
+        for text in WARM_UP_QUESTIONS:
+            self._ask(Question(text))
 
     def snapshot(self) -> Snapshot:
         return self.reader.snapshot()

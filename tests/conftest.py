@@ -26,6 +26,12 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """PyTorch fp32 (sentence-transformers' default runtime): the one extra model this suite loads."""
+    return Embedder(Config().model, "torch")
+
+
+@pytest.fixture(scope="session")
 def built_index(tmp_path_factory, embedder) -> tuple[Path, Path]:
     """(corpus_dir, index_dir) of a real index over the test corpus (tests/fixtures.py); treat as read-only."""
     root = tmp_path_factory.mktemp("built")

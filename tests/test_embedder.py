@@ -11,7 +11,14 @@ import pytest
 
 from qa_service import onnx_export
 from qa_service.config import PROJECT_ROOT, Config, bundled_model_path
-from qa_service.embedder import Embedder, ModelError, encoder_id, encoder_threads, model_name_for
+from qa_service.embedder import (
+    WARM_UP_LENGTHS,
+    Embedder,
+    ModelError,
+    encoder_id,
+    encoder_threads,
+    model_name_for,
+)
 from qa_service.onnx_export import FP32_FILE, FUSED_FILE, INT8_FILE, SPEC_FILE, SPEC_VERSION, export_folder, fused_graph
 
 TEXTS = [
@@ -21,12 +28,6 @@ TEXTS = [
     "the editorial argues, because moving too fast would weaken the pressure that brought Pyongyang to talks.",
     "Stocks fell.",
 ]
-
-
-@pytest.fixture(scope="session")
-def torch_embedder() -> Embedder:
-    """PyTorch fp32 (sentence-transformers' default runtime): the one extra model this suite loads."""
-    return Embedder(bundled_model_path(), "torch")
 
 
 def test_default_backend_is_onnx_int8(embedder):
@@ -163,3 +164,15 @@ def test_a_question_encoded_while_no_other_runs_uses_every_core_and_the_same_mod
     on_one_core = [one_core.runtime.lean.encode_batch(one_core.runtime.lean.tokenize([text]))[0] for text in TEXTS[:2]]
     np.testing.assert_allclose(alone[0], on_one_core[0], atol=1e-5)
     np.testing.assert_allclose(shared[0], on_one_core[1], atol=1e-5)
+
+
+def test_warm_up_runs_every_question_length_on_both_sessions(monkeypatch):
+    encoder = Embedder(bundled_model_path(), "onnx-int8", PROJECT_ROOT / "embeddings" / "models", threads=1,
+                       solo_threads=2)
+    runs = []
+    real = encoder.runtime.encode_rows
+    monkeypatch.setattr(encoder.runtime, "encode_rows",
+                        lambda rows, solo=False: runs.append((len(rows[0]), solo)) or real(rows, solo))
+    encoder.warm_up()
+    assert sorted(runs) == sorted((n + 2, solo) for n in WARM_UP_LENGTHS for solo in (True, False))  # + [CLS], [SEP]
+    assert encoder.runtime.lean.solo_session is not None, "a second session for a question that is alone"

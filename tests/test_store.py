@@ -18,7 +18,7 @@ from .fixtures import FISHERY_ID
 
 
 class CountingEmbedder:
-    """The real encoder, recording every text it is asked to embed."""
+    """The real encoder, recording every text it is asked to embed (sentences are read in their passage's pass)."""
 
     def __init__(self, inner):
         self.inner, self.encoded = inner, []
@@ -31,6 +31,10 @@ class CountingEmbedder:
     def encode(self, texts, batch_size=32, progress=None):
         self.encoded.extend(texts)
         return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+
+    def encode_passages(self, texts, spans, batch_size=32, progress=None):
+        self.encoded.extend(texts)
+        return self.inner.encode_passages(texts, spans, batch_size=batch_size, progress=progress)
 
 
 def passages_of(index_dir: Path) -> list[tuple[str, int, str]]:
@@ -49,7 +53,7 @@ def test_adding_an_article_embeds_only_its_text(fresh_index, embedder):
     write_article(corpus, "lighthouses.txt", "On lighthouses", paragraphs)
     counting = CountingEmbedder(embedder)
     report = build_index(corpus, index, counting)
-    assert sorted(set(counting.encoded)) == sorted(paragraphs), "only the new paragraphs (= their sentences)"
+    assert sorted(set(counting.encoded)) == sorted(paragraphs), "only the new paragraphs, each once"
     assert report.articles_added == 1 and report.articles_unchanged == len({a for a, _, _ in before})
     assert report.passages_added == 2 and report.passages_removed == 0
     after = passages_of(index)

@@ -314,11 +314,16 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
         passages = [passage for cut in cuts for passage, _ in cut.passages]
         sentences = [(row, sentence) for row, (_, passage_sentences) in
                      enumerate(p for cut in cuts for p in cut.passages) for sentence in passage_sentences]
+        # One encoder pass per passage not in the pool gives its vector and its sentences' (pooling.py).
         pool = previous.vectors
-        missing = {p.hash: p.text for p in passages if p.hash not in pool}
-        missing.update({s.hash: passages[row].text[s.start:s.end] for row, s in sentences if s.hash not in pool})
+        missing = {p.hash: (p.text, ss) for cut in cuts for p, ss in cut.passages
+                   if p.hash not in pool or any(s.hash not in pool for s in ss)}
         tick = progress(len(missing), "embedding") if progress and missing else None
-        pool.add(list(missing), embedder.encode(list(missing.values()), batch_size=batch_size, progress=tick))
+        texts = [text for text, _ in missing.values()]
+        spans = [[(s.start, s.end) for s in ss] for _, ss in missing.values()]
+        passage_new, sentence_new = embedder.encode_passages(texts, spans, batch_size=batch_size, progress=tick)
+        pool.add(list(missing), passage_new)
+        pool.add([s.hash for _, ss in missing.values() for s in ss], sentence_new)
         report.texts_embedded = len(missing)
 
         passage_vectors = pool.take([p.hash for p in passages])

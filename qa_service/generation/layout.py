@@ -18,9 +18,10 @@ from importlib import resources
 from pathlib import Path
 
 # 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
-# 4: every file's size and CRC-32 in the manifest; 5: `clues` and `n_terms` on sentences
-FORMAT = 5
-VECTOR_FORMATS = (1, 2, 3, 4, 5)  # generations whose stored vectors a new build may reuse
+# 4: every file's size and CRC-32 in the manifest; 5: `clues` and `n_terms` on sentences; 6: sentence vectors
+# pooled from their passage's encoding, kept under passages.sentence_key (older sentence vectors are not reused)
+FORMAT = 6
+VECTOR_FORMATS = (1, 2, 3, 4, 5, 6)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
