@@ -220,6 +220,16 @@ def test_publishing_from_a_folder_without_an_index_is_refused(tmp_path, kind):
     assert not (tmp_path / "replica").exists()
 
 
+def test_a_generation_without_file_checksums_is_refused(tmp_path):
+    _, index = build_source(tmp_path / "source")
+    name, manifest = served(index)
+    del manifest["files"]  # as written before index format 4
+    (index / name / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(PublishRefused, match="has no file checksums to check a copy against"):
+        publish_index(index, tmp_path / "replica")
+    assert not (tmp_path / "replica").exists()
+
+
 # --- the command ------------------------------------------------------------------------------------------------
 
 @pytest.fixture

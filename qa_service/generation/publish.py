@@ -110,7 +110,7 @@ def _served_generation(index_dir: Path) -> tuple[Path, dict]:
         raise PublishRefused(f"{generation}: unreadable manifest ({exc}); rebuild with `qa-service index`") from None
     if not isinstance(manifest.get("files"), dict) or not manifest["files"] or "version" not in manifest:
         raise PublishRefused(f"{generation} has no file checksums to check a copy against (index format "
-                               f"{manifest.get('format')}); rebuild it with `qa-service index`")
+                             f"{manifest.get('format')}); rebuild it with `qa-service index`")
     return generation, manifest
 
 
