@@ -1,4 +1,4 @@
-"""The `qa-service` command: index, serve, ask (and eval). A thin layer over the core."""
+"""The `qa-service` command: index, publish, serve, ask (and eval). A thin layer over the core."""
 
 from __future__ import annotations
 
@@ -95,6 +95,42 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
         f"passages {report.passages_added} added, {report.passages_removed} removed, {report.passages_total} in all; "
         f"{report.texts_embedded} texts embedded in {report.seconds:.1f} s."
     )
+
+
+@main.command()
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True,
+              help="Index folder to publish from [default embeddings/].")
+@click.option("--to", "target_dir", type=PATH, required=True,
+              help="Folder to publish into (e.g. another machine's volume), which replicas serve with --index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def publish(ctx: click.Context, index_dir, target_dir: Path, as_json: bool) -> None:
+    """Copy the served index generation into another folder and switch it in there last.
+
+    \b
+    The files are copied under a .partial name, checked against the manifest's checksums, fsynced and
+    renamed before the target's CURRENT names them, so servers on the target never see half a copy.
+    Nothing is copied when the target serves that version already. Older generations there are pruned
+    as a build prunes them.
+    """
+    from .generation.build import IndexBusy
+    from .generation.publish import CopyDamaged, PublishRefused, publish_index
+
+    config = _config(ctx, index_dir=index_dir)
+    try:
+        report = publish_index(config.index_dir, target_dir)
+    except (PublishRefused, CopyDamaged, IndexBusy) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error(exc, f"publish {config.index_dir} into {target_dir}", index_unchanged=False)
+              + " The target's index is unchanged.")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif report.up_to_date:
+        click.echo(f"{target_dir} serves index {report.version} already ({report.generation}); nothing copied.")
+    else:
+        click.echo(f"Published index {report.version} into {target_dir} as {report.generation}: "
+                   f"{report.files_copied} files, {report.bytes_copied / 1e6:.1f} MB in {report.seconds:.1f} s.")
 
 
 PROGRESS_EVERY_SECONDS = 5.0

@@ -35,7 +35,6 @@ from ..text import tokenize
 from .carryover import read_carryover
 from .integrity import damaged_files, file_checksums
 from .layout import (
-    CURRENT,
     DENSE,
     FORMAT,
     LEXICAL,
@@ -46,16 +45,21 @@ from .layout import (
     SENTENCE_VECTORS,
     VECTOR_FORMATS,
     generation_name,
-    generations,
     read_current_name,
     read_manifest,
     schema,
 )
 
+# Shared with publish.py (layout.py); under their old names here, which the fault tests patch (build._prune).
+from .layout import fsync_dir as _fsync_dir
+from .layout import fsync_tree as _fsync_tree
+from .layout import next_generation_number as _next_generation_number
+from .layout import prune as _prune
+from .layout import switch_current as _switch_current
+
 if TYPE_CHECKING:  # embedder.py loads the model libraries; a build is handed an encoder
     from ..embedder import Encoder
 
-KEEP_OLD_GENERATIONS = 2
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
 Phase = Callable[[str], None]
 Result = TypeVar("Result")
@@ -137,23 +141,7 @@ def build_lock(index_dir: Path, wait_seconds: float = 600.0):
     return file_lock(Path(index_dir) / LOCK, wait_seconds, f"another index build is running in {index_dir}")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 fsync_dir = _fsync_dir  # for the admin routes, which rename files in the corpus folder
-
-
-def _fsync_tree(path: Path) -> None:
-    for file in path.rglob("*"):
-        if file.is_file():
-            with open(file, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_dir(path)
 
 
 def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
@@ -181,30 +169,6 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
         db.commit()
     finally:
         db.close()
-
-
-def _next_generation_number(index_dir: Path) -> int:
-    numbers = [int(p.name.split("-")[1].split(".")[0]) for p in Path(index_dir).glob("gen-*")
-               if p.name.split("-")[1].split(".")[0].isdigit()]
-    return max(numbers, default=0) + 1
-
-
-def _switch_current(index_dir: Path, name: str) -> None:
-    tmp = Path(index_dir) / (CURRENT + ".tmp")
-    with open(tmp, "w") as handle:
-        handle.write(name + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, Path(index_dir) / CURRENT)
-    _fsync_dir(Path(index_dir))
-
-
-def _prune(index_dir: Path, keep: str) -> None:
-    for partial in Path(index_dir).glob("gen-*.partial"):
-        shutil.rmtree(partial, ignore_errors=True)
-    old = [g for g in generations(index_dir) if g.name != keep]
-    for stale in old[KEEP_OLD_GENERATIONS:]:
-        shutil.rmtree(stale, ignore_errors=True)
 
 
 @contextmanager

@@ -3,16 +3,20 @@
     CURRENT            name of the generation readers should use (replaced atomically)
     gen-000007/        one complete generation (see embeddings/README.md)
     gen-000008.partial a generation being written; never read, removed by the next build
-    .build.lock        held by the one build allowed at a time
+    .build.lock        held by the one build (or publish) allowed at a time
 
 A generation holds MANIFEST, META (schema.sql), the two vector files, the FAISS index, the BM25
 index (lexical.py) and the sentence terms (lexical.SentenceTerms.FILE). build.py writes them;
-read.py and carryover.py read them, through the names and queries here.
+read.py and carryover.py read them, through the names and queries here. A finished generation is put in
+place by the writes at the end, shared by build.py and publish.py so that a copied generation is switched in
+exactly as a built one.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -21,6 +25,7 @@ from pathlib import Path
 # 4: every file's size and CRC-32 in the manifest; 5: `clues` and `n_terms` on sentences; 6: sentence vectors
 # pooled from their passage's encoding, kept under passages.sentence_key (older sentence vectors are not reused)
 FORMAT = 6
+KEEP_OLD_GENERATIONS = 2  # besides the served one: what a reader falls back to when the served one is damaged
 VECTOR_FORMATS = (1, 2, 3, 4, 5, 6)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
@@ -65,3 +70,49 @@ def open_meta(generation_dir: Path, immutable: bool = False) -> sqlite3.Connecti
     """meta.sqlite, read-only (`immutable` for a served generation: no locking, no change checks)."""
     suffix = "&immutable=1" if immutable else ""
     return sqlite3.connect(f"file:{Path(generation_dir) / META}?mode=ro{suffix}", uri=True)
+
+
+def next_generation_number(index_dir: Path) -> int:
+    """One past every generation of the folder, unfinished ones included, so a new one never takes a used name."""
+    numbers = [int(p.name.split("-")[1].split(".")[0]) for p in Path(index_dir).glob("gen-*")
+               if p.name.split("-")[1].split(".")[0].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+# --- putting a finished generation in place -------------------------------------------------------------------
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: Path) -> None:
+    """Every file of a generation on disk before it is renamed into place: a crash then leaves it whole or absent."""
+    for file in path.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+    fsync_dir(path)
+
+
+def switch_current(index_dir: Path, name: str) -> None:
+    """Name `name` the served generation: written beside CURRENT, then renamed over it, so a reader sees either."""
+    tmp = Path(index_dir) / (CURRENT + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, Path(index_dir) / CURRENT)
+    fsync_dir(Path(index_dir))
+
+
+def prune(index_dir: Path, keep: str) -> None:
+    """Remove unfinished generations and all but KEEP_OLD_GENERATIONS of the older ones (what readers fall back to)."""
+    for partial in Path(index_dir).glob("gen-*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    old = [g for g in generations(index_dir) if g.name != keep]
+    for stale in old[KEEP_OLD_GENERATIONS:]:
+        shutil.rmtree(stale, ignore_errors=True)
