@@ -39,7 +39,7 @@ def _summary(runs: list[dict]) -> dict:
             "ms_per_paragraph": 1000 * seconds / first["paragraphs"]}
 
 
-def bench_ray_build(editorials: Path, work: Path, every: int = 9, rounds: int = 2,
+def bench_ray_build(editorials: Path, work: Path, every: int = 9, rounds: int = 3,
                     config: Config | None = None) -> dict:
     """Local and Ray builds of every `every`-th editorial, `rounds` each, alternating; figures and projection."""
     config = config or Config.from_env()
@@ -89,7 +89,10 @@ def render(info: dict, machine_info: dict | None = None) -> str:
     lines = ["### Ray build", ""]
     if m:
         lines += [f"Measured on {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['date']}"
-                  + (f", Ray {info['ray_version']}" if info.get("ray_version") else "") + ".", ""]
+                  + (f", Ray {info['ray_version']}" if info.get("ray_version") else "") + "."
+            + (f" Load average (1/5/15 min) {info['load'][0]} at the start and {info['load'][1]} at the end: the "
+               "machine is shared, so compare the two builds with each other, not with other runs." if info.get("load")
+               else ""), ""]
     lines += [
         f"The same {info['articles']} editorials (every {info['every']}th file of `editorials/`: "
         f"{local['paragraphs']:,} paragraphs, {local['passages']:,} passages, {local['texts']:,} texts embedded: "
@@ -134,20 +137,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/ray.md"))
     parser.add_argument("--every", type=int, default=9, help="every n-th editorial (1: all 266; slower)")
-    parser.add_argument("--rounds", type=int, default=2, help="builds of each kind, alternating")
+    parser.add_argument("--rounds", type=int, default=3, help="builds of each kind, alternating")
     args = parser.parse_args(argv)
     editorials = args.data / "editorials"
     if not editorials.is_dir():
         raise SystemExit(f"no editorials in {editorials}")
     work = Path(tempfile.mkdtemp(prefix="qa-bench-ray-"))
-    log(f"scratch folder {work}; load average {load_average()}")
+    load_start = load_average()
+    log(f"scratch folder {work}; load average {load_start}")
     try:
         info = bench_ray_build(editorials, work, args.every, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    info["ray_version"] = metadata.version("ray")
+    info.update(ray_version=metadata.version("ray"), load=(load_start, load_average()))
     args.out.write_text(render(info, machine()))
-    log(f"wrote {args.out}; load average {load_average()}")
+    log(f"wrote {args.out}; load average {info['load'][1]}")
 
 
 if __name__ == "__main__":

@@ -83,8 +83,8 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
         embedder = load_embedder(config)
-        with contextlib.ExitStack() as ray:
-            encoder = ray.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
+        with contextlib.ExitStack() as stack:
+            encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
             report = build_index(
                 config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
                 progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,

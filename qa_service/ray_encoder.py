@@ -156,7 +156,7 @@ class RayEncoder:
                 send(actor)
                 done(number, result)
         except ray.exceptions.RayError as exc:
-            raise RayUnavailable(f"the Ray cluster failed during the build: {exc}") from None
+            raise RayUnavailable(f"the Ray cluster failed during the build: {_last_line(exc)}") from None
 
     def _pool(self) -> list:
         if self._actors is None:
@@ -168,7 +168,7 @@ class RayEncoder:
             try:
                 found = set(ray.get([actor.describe.remote() for actor in self._actors]))
             except ray.exceptions.RayError as exc:
-                raise RayUnavailable(f"the Ray workers could not load the encoder: {exc}") from None
+                raise RayUnavailable(f"the Ray workers could not load the encoder: {_last_line(exc)}") from None
             if found != {(self.name, self.encoder, self.dimension)}:
                 raise RayUnavailable(f"the Ray workers run {sorted(found)}, not {self.name} {self.encoder}: install "
                                      "the same qa_service and model on every node")
@@ -181,6 +181,12 @@ class RayEncoder:
             for actor in self._actors:
                 ray.kill(actor)
         self._actors = None
+
+
+def _last_line(exc: Exception) -> str:
+    """An error raised on an actor comes with its traceback; its last line says what went wrong."""
+    lines = str(exc).strip().splitlines()
+    return lines[-1] if lines else type(exc).__name__
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from .fixtures import slow, write_article
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]' (make test installs it)")
 
-from qa_service.ray_encoder import LOCAL, RayEncoder, ray_session  # noqa: E402  (needs Ray)
+from qa_service.ray_encoder import LOCAL, RayEncoder, RayUnavailable, ray_session  # noqa: E402  (needs Ray)
 
 CONFIG = Config(cache_dir=PROJECT_ROOT / "embeddings")  # the actors' model export: the session's (conftest.py)
 
@@ -78,6 +78,12 @@ def test_actors_run_any_embedder_method_by_name(ray_encoder, embedder):
     results: dict[int, int] = {}
     ray_encoder.map_batches("count_tokens", texts, results.__setitem__)
     assert [results[i] for i in range(len(texts))] == [embedder.count_tokens(t) for t in texts]
+
+
+def test_an_error_on_an_actor_is_one_line(ray_encoder):
+    with pytest.raises(RayUnavailable, match="failed during the build: .*no_such_method") as caught:
+        ray_encoder.map_batches("no_such_method", [["a text"]], lambda number, result: None)
+    assert "\n" not in str(caught.value)
 
 
 @slow
