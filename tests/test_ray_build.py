@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -126,13 +127,17 @@ def test_cli_without_ray_installed_says_so(fresh_index, monkeypatch):
 
 
 def ray_processes(mark: str) -> list[psutil.Process]:
-    """The processes that carry `mark` in their environment: the build and every Ray process it started."""
+    """The processes that carry `mark` in their environment: the build and every Ray process it started.
+
+    Read as raw bytes: Ray's agents rename themselves over the memory that psutil.environ() parses.
+    """
+    needle = f"\0QA_TEST_RAY_MARK={mark}\0".encode()
     found = []
     for process in psutil.process_iter():
         try:
-            if process.environ().get("QA_TEST_RAY_MARK") == mark:
+            if needle in b"\0" + Path(f"/proc/{process.pid}/environ").read_bytes():
                 found.append(process)
-        except psutil.Error:
+        except OSError:
             continue
     return found
 
