@@ -58,17 +58,24 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
 @click.option("--force", is_flag=True, help="Write a new generation even when the index is up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.option("--ray", "ray_address", envvar="QA_RAY", show_envvar=True, metavar="auto|ADDRESS",
+              help="Embed on Ray: auto starts a local Ray for this build; HOST:6379 or ray://HOST:10001 joins "
+                   "a running cluster (pip install 'qa_service[ray]').")
 @click.pass_context
-def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, as_json: bool) -> None:
+def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, as_json: bool,
+          ray_address: str | None) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
     from .corpus import CorpusError, unread_files
     from .embedder import ModelError, encoder_id, load_embedder, model_name_for
     from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from .ray_encoder import RayUnavailable, check_address, ray_encoder
 
-    config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
+    config = _config(ctx, corpus_dir=corpus_dir, index_dir=index_dir, ray_address=ray_address)
     if not config.corpus_dir.is_dir():
         _fail(f"corpus folder not found: {config.corpus_dir}")
     try:
+        if config.ray_address:
+            check_address(config.ray_address)
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
                                        encoder_id(config.backend), config.corpus_limits):
             for problem in unread_files(config.corpus_dir):  # not in the fingerprint, so never in a report
@@ -76,11 +83,13 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
             click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
             return
         embedder = load_embedder(config)
-        report = build_index(
-            config.corpus_dir, config.index_dir, embedder, batch_size=config.batch_size,
-            progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
-        )
-    except (CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
+        with contextlib.ExitStack() as stack:
+            encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
+            report = build_index(
+                config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
+                progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
+            )
+    except (CorpusError, EmptyCorpus, IndexBusy, ModelError, RayUnavailable) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(_os_error(exc, f"write the index in {config.index_dir}"))

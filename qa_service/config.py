@@ -72,6 +72,9 @@ class Config:
     # encoder_threads, e.g. where the tail latency matters more than the median: see occupancy.py).
     encoder_solo_threads: int | None = None
     query_cache: int = QUERY_CACHE_SIZE
+    # Where a build embeds (ray_encoder.py): None on this machine; "auto" starts a local Ray for the build;
+    # "host:6379" or "ray://host:10001" joins a running Ray cluster.
+    ray_address: str | None = None
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
@@ -99,6 +102,8 @@ class Config:
                 values[key] = int(env[name])
         if env.get("QA_QUERY_CACHE"):
             values["query_cache"] = int(env["QA_QUERY_CACHE"])
+        if env.get("QA_RAY", "").strip():
+            values["ray_address"] = env["QA_RAY"].strip()
         if env.get("QA_CORPUS_ALLOW_OUTSIDE_LINKS"):
             values["allow_outside_links"] = env["QA_CORPUS_ALLOW_OUTSIDE_LINKS"].lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})

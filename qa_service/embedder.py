@@ -250,9 +250,7 @@ class Embedder:
         if not texts:
             return text_vectors, span_vectors
         prepared, offsets = self.runtime.prepare_offsets(texts)
-        order = np.argsort([-len(o) for o in offsets], kind="stable")
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
+        for rows in length_batches([len(o) for o in offsets], batch_size):  # the batches of batches()
             tokens, pooled = self.runtime.token_outputs([prepared[i] for i in rows])
             text_vectors[rows] = pooled
             for i, row_tokens in zip(rows, tokens, strict=True):
@@ -261,13 +259,27 @@ class Embedder:
                 progress(len(rows))
         return text_vectors, span_vectors
 
+    def batches(self, texts: Sequence[str], batch_size: int = 32) -> list[np.ndarray]:
+        """The positions of `texts` that `encode` runs together, one array per batch, longest texts first.
+
+        The int8 model quantises each batch's activations with one scale, so a text's vector depends a
+        little on the texts batched with it: an encoder that spreads a build over several processes
+        (ray_encoder.py) sends them these batches, and gets the vectors a local build gets.
+        """
+        _, lengths = self.runtime.prepare(list(texts))
+        return length_batches(lengths, batch_size)
+
     def _encode_sorted(self, texts: list[str], batch_size: int, progress: Progress | None) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         prepared, lengths = self.runtime.prepare(texts)
-        order = np.argsort(np.negative(lengths), kind="stable")
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
+        for rows in length_batches(lengths, batch_size):
             out[rows] = self.runtime.encode_rows([prepared[i] for i in rows])
             if progress:
                 progress(len(rows))
         return out
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Positions in batches of `batch_size`, by decreasing length (ties in input order): each batch pads little."""
+    order = np.argsort(np.negative(np.asarray(lengths)), kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
