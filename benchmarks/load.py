@@ -82,16 +82,22 @@ def body(question: str) -> str:
     return json.dumps({"question": question, "mode": "hybrid", "top_k": 5})
 
 
-def sequential(port: int, questions: list[str], warm_up: int = 30) -> dict:
-    """One request at a time over one keep-alive connection: client-side latency of each, ms."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def sequential(port: int, questions: list[str], warm_up: int = 30, new_connection: bool = False) -> dict:
+    """One request at a time, client-side latency of each (ms): over one keep-alive connection, or over a
+    new connection per request, as curl, urllib and `requests.post` ask."""
+    connection = None if new_connection else http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/json"}
     latencies, server_ms, errors = [], [], 0
     for i, question in enumerate(questions[:warm_up] + questions):
         started = time.perf_counter()
+        if new_connection:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        assert connection is not None
         connection.request("POST", "/api/ask", body(question), headers)
         response = connection.getresponse()
         payload = response.read()
+        if new_connection:
+            connection.close()
         elapsed = (time.perf_counter() - started) * 1000
         if i < warm_up:
             continue
@@ -100,7 +106,8 @@ def sequential(port: int, questions: list[str], warm_up: int = 30) -> dict:
             continue
         latencies.append(elapsed)
         server_ms.append(json.loads(payload)["took_ms"])
-    connection.close()
+    if connection is not None:
+        connection.close()
     return {"latencies": latencies, "server_ms": server_ms, "errors": errors}
 
 

@@ -10,10 +10,13 @@ whose absolute speed drifts. Scratch files go to a temporary folder, never into 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +47,8 @@ from . import load
 from .report import render
 from .system import load_average, machine, median, pct, versions
 
-TARGETS = {"median_ms": 5.0, "p99_ms": 15.0, "rps": 250.0, "build_ratio": 1.7, "add_overhead_s": 0.5}
+TARGETS = {"median_ms": 5.0, "p99_ms": 15.0, "rps": 300.0, "build_ratio": 1.7, "add_overhead_s": 0.5,
+           "torch_question_ratio": 0.5, "first_ratio": 1.1}
 
 
 def log(message: str) -> None:
@@ -212,7 +216,7 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
 # ---------------------------------------------------------------- index build and one added article
 
 class TimedEmbedder:
-    """Passes everything through, adding up the wall and CPU seconds spent in encode()."""
+    """Passes everything through, adding up the wall and CPU seconds spent in the encoder."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -222,13 +226,19 @@ class TimedEmbedder:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def encode(self, texts, batch_size=32, progress=None):
+    def _timed(self, call, *args, **kwargs):
         started, cpu = time.perf_counter(), time.process_time()
         try:
-            return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+            return call(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - started
             self.cpu_seconds += time.process_time() - cpu
+
+    def encode(self, texts, batch_size=32, progress=None):
+        return self._timed(self.inner.encode, texts, batch_size=batch_size, progress=progress)
+
+    def encode_passages(self, texts, spans, batch_size=32, progress=None):
+        return self._timed(self.inner.encode_passages, texts, spans, batch_size=batch_size, progress=progress)
 
 
 def build_once(corpus: Path, index: Path, embedder) -> dict:
@@ -245,34 +255,66 @@ def build_once(corpus: Path, index: Path, embedder) -> dict:
             "paragraphs_per_s": n_paragraphs / report.seconds}
 
 
-def bench_build(embedders: dict, editorials: Path, work: Path, every: int, rounds: int) -> dict:
-    """Build the same corpus with PyTorch fp32 and ONNX int8, alternating which goes first."""
-    files = sorted(editorials.glob("*.txt"))[::every]
+def _cli_index(corpus: Path, index: Path, cache_dir: Path) -> dict:
+    """`qa-service index` into a new folder, in its own process, as a user runs it: wall and CPU seconds."""
+    command = [sys.executable, "-m", "qa_service.cli", "index", "--corpus", str(corpus), "--index", str(index),
+               "--quiet", "--json"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env={**os.environ, "QA_CACHE_DIR": str(cache_dir)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    out = process.stdout.read() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"qa-service index failed: {out[-2000:]}")
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "report": json.loads(out),
+            "command": " ".join(["qa-service", *command[4:-2]])}
+
+
+def bench_build(editorials: Path, work: Path, cache_dir: Path, rounds: int, every: int = 1) -> dict:
+    """The whole editorials index as a user builds it, against a bare PyTorch encode of its paragraphs.
+
+    `qa-service index` into a new folder, in its own process (start, reading the corpus, cutting, one
+    encoder pass per passage, writing and switching the generation: all a user waits for), alternating
+    with sentence-transformers' encode() of the same corpus's paragraphs, model already loaded. The model
+    export is in `cache_dir` already (shared by every index folder); a first build with an empty model
+    cache, which makes the export, is timed once beside them.
+    """
+    from sentence_transformers import SentenceTransformer
+
     corpus = work / "build-corpus"
     corpus.mkdir()
-    for file in files:
+    for file in sorted(editorials.glob("*.txt"))[::every]:
         shutil.copy(file, corpus / file.name)
-    results: dict[str, list] = {"torch": [], "onnx-int8": []}
+    paragraphs = [p for a in load_corpus(corpus)[0] for p in a.paragraphs]
+    model = SentenceTransformer(bundled_model_path(), device="cpu", local_files_only=True)
+    model.encode(paragraphs[:64], batch_size=32)
+    runs: dict[str, list[dict]] = {"cli": [], "torch": []}
     for n in range(rounds):
-        for backend in ("torch", "onnx-int8") if n % 2 == 0 else ("onnx-int8", "torch"):
-            index = work / f"build-{backend}-{n}"
-            results[backend].append(build_once(corpus, index, embedders[backend]))
-            shutil.rmtree(index)
-            log(f"built {len(files)} editorials with {backend}: {results[backend][-1]['seconds']:.1f} s "
-                f"({results[backend][-1]['cpu_seconds']:.1f} s CPU)")
-    summary: dict[str, Any] = {}
-    for backend, runs in results.items():
-        seconds = median([r["seconds"] for r in runs])
-        summary[backend] = {**runs[0], "seconds": seconds, "cpu_seconds": median([r["cpu_seconds"] for r in runs]),
-                            "texts_per_s": runs[0]["texts"] / seconds,
-                            "paragraphs_per_s": runs[0]["paragraphs"] / seconds,
-                            "runs": [round(r["seconds"], 1) for r in runs],
-                            "cpu_runs": [round(r["cpu_seconds"], 1) for r in runs]}
-    summary["ratio"] = summary["torch"]["seconds"] / summary["onnx-int8"]["seconds"]
-    summary["cpu_ratio"] = summary["torch"]["cpu_seconds"] / summary["onnx-int8"]["cpu_seconds"]
-    summary["articles"] = len(files)
-    summary["every"] = every
-    return summary
+        for what in ("cli", "torch") if n % 2 == 0 else ("torch", "cli"):
+            if what == "cli":
+                runs["cli"].append(_cli_index(corpus, work / f"user-index-{n}", cache_dir))
+                shutil.rmtree(work / f"user-index-{n}")
+            else:
+                started, cpu = time.perf_counter(), time.process_time()
+                model.encode(paragraphs, batch_size=32, show_progress_bar=False)
+                runs["torch"].append({"seconds": time.perf_counter() - started,
+                                      "cpu_seconds": time.process_time() - cpu})
+            log(f"build round {n + 1}: {what} {runs[what][-1]['seconds']:.1f} s")
+    first = _cli_index(corpus, work / "user-index-first", work / "empty-cache")
+    log(f"first build with an empty model cache: {first['seconds']:.1f} s")
+    shutil.rmtree(work / "user-index-first")
+    shutil.rmtree(work / "empty-cache", ignore_errors=True)
+    cli, torch = (median([r["seconds"] for r in runs[k]]) for k in ("cli", "torch"))
+    report = runs["cli"][0]["report"]
+    return {"articles": report["articles_added"], "paragraphs": len(paragraphs), "passages": report["passages_total"],
+            "texts": report["texts_embedded"], "cli_s": cli, "torch_s": torch, "ratio": torch / cli,
+            "cli_runs": [round(r["seconds"], 1) for r in runs["cli"]],
+            "torch_runs": [round(r["seconds"], 1) for r in runs["torch"]],
+            "cli_cpu": median([r["cpu_seconds"] for r in runs["cli"]]),
+            "torch_cpu": median([r["cpu_seconds"] for r in runs["torch"]]),
+            "first_s": first["seconds"], "command": runs["cli"][0]["command"]}
 
 
 def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: int,
@@ -304,62 +346,78 @@ def bench_full_index_and_add(embedder, editorials: Path, work: Path, held_out: i
 
 # ---------------------------------------------------------------- HTTP
 
-HTTP_SETUPS = {
-    "http": {},  # the default: a question that is the only one is encoded on every core
-    "http_one_thread": {"QA_ENCODER_SOLO_THREADS": "0"},  # every question on one encoder thread per worker
+HTTP_SETUPS = {  # name: (workers, threads, QA_* settings); the first is `qa-service serve`'s default
+    "http": (2, 4, {}),
+    "http_one_worker": (1, 8, {}),
+    "http_lone_on_all_cores": (2, 4, {"QA_ENCODER_SOLO_THREADS": "2"}),
 }
+CLIENTS = ("keep-alive", "new connection")
 
 
 def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: int, seconds: int,
-               connections: int, work: Path, rounds: int = 4) -> dict:
-    """Both server setups side by side, interleaved so that the machine's drift favours neither.
+               connections: int, work: Path, rounds: int = 6) -> dict:
+    """The serving setups side by side, interleaved so that the machine's drift favours none.
 
-    Both servers run at once (each idle while the other is measured). One at a time: the same
-    questions in chunks, each chunk asked of one server then the other, alternating which goes
-    first. Under load: `rounds` runs of seconds / rounds each, in the order A B B A ...
+    All servers run at once (each idle while another is measured). One at a time: the same questions
+    in chunks, each chunk asked of every server with a keep-alive client, and another chunk with a new
+    connection per request, rotating which server goes first. Under load: `rounds` runs of seconds / rounds each,
+    in the order A B C C B A.
     """
     # Varied questions and no query cache: every request runs the encoder. The model export is the one
     # bench_encoders made in the scratch folder (not the user's cache).
     env = {"QA_QUERY_CACHE": "0", "QA_CACHE_DIR": str(work / "cache")}
     names = list(HTTP_SETUPS)
-    with load.serving(index, corpus, workers=2, threads=4, env={**env, **HTTP_SETUPS[names[0]]}) as first, \
-            load.serving(index, corpus, workers=2, threads=4, env={**env, **HTTP_SETUPS[names[1]]}) as second:
-        servers = dict(zip(names, (first, second), strict=True))
-        results = {}
+    with contextlib.ExitStack() as stack:
+        servers = {name: stack.enter_context(load.serving(index, corpus, workers=workers, threads=threads,
+                                                          env={**env, **settings}))
+                   for name, (workers, threads, settings) in HTTP_SETUPS.items()}
+        results: dict[str, dict[str, Any]] = {}
         for name, server in servers.items():
-            results[name] = {"workers": 2, "threads": 4, "connections": connections, "env": server.settings,
-                             "ready_s": server.wait_ready(), "command": server.command, "memory_start": server.memory()}
+            workers, threads, _ = HTTP_SETUPS[name]
+            results[name] = {"workers": workers, "threads": threads, "connections": connections,
+                             "env": server.settings, "ready_s": server.wait_ready(), "command": server.command,
+                             "memory_start": server.memory()}
             log(f"{name}: server ready in {results[name]['ready_s']:.1f} s; "
                 f"workers {list(results[name]['memory_start'])}")
-        sequential: dict[str, dict[str, Any]] = {
-            name: {"latencies": [], "server_ms": [], "errors": 0, "cpu": 0.0} for name in names}
+        sequential: dict[tuple[str, str], dict[str, Any]] = {
+            (name, client): {"latencies": [], "server_ms": [], "errors": 0, "cpu": 0.0, "n": 0}
+            for name in names for client in CLIENTS}
         chunk = 50
         for number, start in enumerate(range(0, sequential_n, chunk)):
-            for name in names if number % 2 == 0 else names[::-1]:
-                cpu = servers[name].cpu()
-                part = load.sequential(servers[name].port, questions[start:start + chunk],
-                                       warm_up=30 if number == 0 else 0)
-                sequential[name]["cpu"] += servers[name].cpu() - cpu
-                for key in ("latencies", "server_ms"):
-                    sequential[name][key] += part[key]
-                sequential[name]["errors"] += part["errors"]
-        rest = questions[sequential_n:] or questions
+            shift = number % len(names)
+            for name in names[shift:] + names[:shift]:
+                for offset, client in enumerate(CLIENTS):  # each client its own questions
+                    seq = sequential[(name, client)]
+                    cpu = servers[name].cpu()
+                    warm_up = 30 if number == 0 else 0
+                    asked = questions[offset * sequential_n + start:offset * sequential_n + start + chunk]
+                    part = load.sequential(servers[name].port, asked, warm_up=warm_up,
+                                           new_connection=client == "new connection")
+                    seq["cpu"] += servers[name].cpu() - cpu
+                    seq["n"] += len(part["latencies"]) + warm_up
+                    for key in ("latencies", "server_ms"):
+                        seq[key] += part[key]
+                    seq["errors"] += part["errors"]
+        rest = questions[len(CLIENTS) * sequential_n:] or questions
         loads: dict[str, list] = {name: [] for name in names}
         cpu_under_load = dict.fromkeys(names, 0.0)
+        order = names + names[::-1]  # A B C C B A: drift over the runs favours none
         for number in range(rounds):
-            name = names[0] if number % 4 in (0, 3) else names[1]
+            name = order[number % len(order)]
             cpu = servers[name].cpu()
             loads[name].append(load.concurrent(servers[name].port, rest, connections, max(1, seconds // rounds), work))
             cpu_under_load[name] += servers[name].cpu() - cpu
         for name in names:
-            seq, runs, result = sequential[name], loads[name], results[name]
-            result["sequential"] = {
-                "n": len(seq["latencies"]), "errors": seq["errors"],
-                "p50": pct(seq["latencies"], 50), "p95": pct(seq["latencies"], 95), "p99": pct(seq["latencies"], 99),
-                "max": max(seq["latencies"]), "server_p50": pct(seq["server_ms"], 50),
-                "server_p99": pct(seq["server_ms"], 99),
-                "server_cpu_ms": 1000 * seq["cpu"] / (len(seq["latencies"]) + 30),  # + the warm-up requests
-            }
+            runs, result = loads[name], results[name]
+            for client in CLIENTS:
+                seq = sequential[(name, client)]
+                result["sequential" if client == "keep-alive" else "sequential_new"] = {
+                    "n": len(seq["latencies"]), "errors": seq["errors"],
+                    "p50": pct(seq["latencies"], 50), "p95": pct(seq["latencies"], 95),
+                    "p99": pct(seq["latencies"], 99), "max": max(seq["latencies"]),
+                    "server_p50": pct(seq["server_ms"], 50), "server_p99": pct(seq["server_ms"], 99),
+                    "server_cpu_ms": 1000 * seq["cpu"] / max(1, seq["n"]),
+                }
             requests = sum(r["requests"] for r in runs)
             result["concurrent"] = {
                 **runs[0], "requests": requests, "errors": sum(r["errors"] for r in runs),
@@ -371,10 +429,36 @@ def bench_http(index: Path, corpus: Path, questions: list[str], sequential_n: in
                                                 f"{max(1, seconds // rounds)} s"),
             }
             result["memory_end"] = servers[name].memory()
-            log(f"{name}: one at a time median {result['sequential']['p50']:.2f} ms, p99 "
-                f"{result['sequential']['p99']:.2f} ms; {connections} clients {result['concurrent']['rps']:.0f} "
+            log(f"{name}: one at a time median {result['sequential']['p50']:.2f} ms (new connection "
+                f"{result['sequential_new']['p50']:.2f} ms); {connections} clients {result['concurrent']['rps']:.0f} "
                 "requests/s")
     return results
+
+
+def bench_first_questions(index: Path, corpus: Path, questions: list[str], work: Path, starts: int,
+                          first: int = 200) -> dict:
+    """The first `first` questions after a start against the `first` after them, over `starts` fresh starts
+    of the default setup (each with questions it has not seen), one at a time, keep-alive."""
+    workers, threads, settings = next(iter(HTTP_SETUPS.values()))
+    env = {"QA_QUERY_CACHE": "0", "QA_CACHE_DIR": str(work / "cache"), **settings}
+    runs = []
+    for number in range(starts):
+        asked = questions[number * 2 * first:(number + 1) * 2 * first]
+        with load.serving(index, corpus, workers=workers, threads=threads, env=env) as server:
+            server.wait_ready()
+            part = load.sequential(server.port, asked, warm_up=0)
+        runs.append({"first": part["latencies"][:first], "later": part["latencies"][first:],
+                     "first_server": part["server_ms"][:first], "later_server": part["server_ms"][first:],
+                     "errors": part["errors"]})
+        log(f"start {number + 1}: first {first} median {pct(runs[-1]['first'], 50):.2f} ms, "
+            f"next {first} {pct(runs[-1]['later'], 50):.2f} ms")
+    merged = {key: [x for run in runs for x in run[key]] for key in ("first", "later", "first_server", "later_server")}
+    return {"starts": starts, "n": first, "errors": sum(r["errors"] for r in runs),
+            "first_p50": pct(merged["first"], 50), "later_p50": pct(merged["later"], 50),
+            "first_p99": pct(merged["first"], 99), "later_p99": pct(merged["later"], 99),
+            "first_server_p50": pct(merged["first_server"], 50), "later_server_p50": pct(merged["later_server"], 50),
+            "first_ten_max": max(max(r["first"][:10]) for r in runs),
+            "per_start": [(round(pct(r["first"], 50), 2), round(pct(r["later"], 50), 2)) for r in runs]}
 
 
 # ---------------------------------------------------------------- FAISS
@@ -469,9 +553,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--quick", action="store_true", help="small sizes, short runs: checks the script works")
-    parser.add_argument("--build-every", type=int, default=9,
-                        help="build-rate comparison on every n-th editorial (1: all 266; slower)")
-    parser.add_argument("--build-rounds", type=int, default=3, help="builds with each encoder, alternating")
+    parser.add_argument("--build-rounds", type=int, default=3,
+                        help="whole-corpus builds and bare PyTorch encodes, alternating")
     parser.add_argument("--seconds", type=int, default=20, help="duration of the concurrent load")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -492,8 +575,8 @@ def main(argv: list[str] | None = None) -> None:
         info["encoders"], embedders = bench_encoders(cache, paragraphs, questions[:60 if quick else 300],
                                                      1 if quick else 5)
         info["calibration"] = {"at the start": info["encoders"].pop("calibration_start")}
-        info["build"] = bench_build(embedders, editorials, work, 24 if quick else args.build_every,
-                                    1 if quick else args.build_rounds)
+        info["build"] = bench_build(editorials, work, work / "cache", 1 if quick else args.build_rounds,
+                                    8 if quick else 1)
         info["index"], corpus, index = bench_full_index_and_add(embedders["onnx-int8"], editorials, work, 3,
                                                                 every=8 if quick else 1)
         generation = index / str(read_current_name(index))
@@ -503,7 +586,10 @@ def main(argv: list[str] | None = None) -> None:
         info["calibration"]["before the HTTP runs"] = calibrate(reference)
         del embedders
         gc.collect()
-        info.update(bench_http(index, corpus, questions, 100 if quick else 2000, 8 if quick else 2 * args.seconds,
+        squad_questions = [q for q in questions if q.endswith("?") and not q.startswith("What does the editorial")]
+        info["first"] = bench_first_questions(index, corpus, squad_questions, work, 1 if quick else 3,
+                                              50 if quick else 200)
+        info.update(bench_http(index, corpus, questions, 100 if quick else 1000, 8 if quick else 2 * args.seconds,
                                8, work))
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)

@@ -68,8 +68,8 @@ class Config:
     allow_outside_links: bool = False  # follow corpus symlinks that point outside the corpus folder
     # Intra-op threads per encoder (None: every core; a server gives each worker its share, server.py).
     encoder_threads: int | None = None
-    # Threads for a question encoded while no other is answered (None: every core; 0: off, every question on
-    # encoder_threads, e.g. where the tail latency matters more than the median: see occupancy.py).
+    # Threads for a question encoded while no other is answered (None: every core, or 0 in a server (server.py);
+    # 0: off, every question on encoder_threads; see occupancy.py).
     encoder_solo_threads: int | None = None
     query_cache: int = QUERY_CACHE_SIZE
     # Where a build embeds (ray_encoder.py): None on this machine; "auto" starts a local Ray for the build;

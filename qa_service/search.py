@@ -5,7 +5,7 @@ five signals, all precomputed at index time except one matrix-vector product ove
 candidates' sentences:
 
     score = BM25 / best BM25                                   (lexical, title included)
-          + 4.0 * (0.35 * cos(question, passage) + 0.65 * max cos(question, sentence))
+          + 4.0 * (0.5 * cos(question, passage) + 0.5 * max cos(question, sentence))
           + 2.0 * max IDF-weighted share of the question's terms in one sentence (+ title)
           + 1.0 * max cos(question, sentence) over the sentences that hold the kind of answer
                   asked for (a number for "how many", a reason for "why": clues.py)
@@ -30,7 +30,7 @@ from .text import tokenize
 CANDIDATES = 40  # taken from each of the dense and BM25 rankings (at least 2 * k)
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 4.0
-PASSAGE_SHARE = 0.35  # of the dense part: the whole passage's cosine vs its best sentence's
+PASSAGE_SHARE = 0.5  # of the dense part: the whole passage's cosine vs its best sentence's (read in context)
 COVERAGE_WEIGHT = 2.0
 ANSWER_KIND_WEIGHT = 1.0  # of the best cosine among sentences that hold the kind of answer asked for
 CONTEXT_WEIGHT = 0.5  # weight of the words a follow-up question carries over from the conversation

@@ -270,7 +270,12 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     """Each worker loads the model once at start (never per request) and then serves threads."""
     # Each worker's share of the cores, unless QA_ENCODER_THREADS says otherwise; the workers are handed `config`.
     compute_threads = threads_per_worker(workers) if config.encoder_threads is None else config.encoder_threads
-    config = config.with_overrides(encoder_threads=compute_threads)
+    # Every question on its worker's share, alone or not (unless QA_ENCODER_SOLO_THREADS says otherwise): a lone
+    # question on every core was faster on a quiet machine, but its encoder threads then spin against the next
+    # question's worker, so a client that opens a connection per request, or another job on the machine,
+    # doubled the latency (BENCHMARKS.md, "Serving over HTTP").
+    solo_threads = 0 if config.encoder_solo_threads is None else config.encoder_solo_threads
+    config = config.with_overrides(encoder_threads=compute_threads, encoder_solo_threads=solo_threads)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
