@@ -3,6 +3,8 @@ filters on each."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from contextlib import contextmanager
 
 import faiss
@@ -18,6 +20,7 @@ from qa_service.dense import (
     read_dense_index,
     scan_copy,
     search_dense,
+    stored_vectors,
     write_dense_index,
 )
 
@@ -253,3 +256,40 @@ def test_written_index_reads_back_with_its_search_settings(built, tmp_path):
 def test_empty_index_returns_nothing():
     index = make_dense_index(np.zeros((0, 32), dtype=np.float32))
     assert len(search_dense(index, vectors(1)[0], k=5)[1]) == 0
+
+
+def test_a_served_ivfpq_generation_ranks_as_the_exact_one(snapshot, embedder, tmp_path):
+    """read.py memory-maps the stored vectors for an IVF-PQ index and search.py re-scores from them.
+
+    The generation's index is swapped for an IVF-PQ index of the same vectors with as few lists as
+    are probed, so every row is a candidate: the results must be the exact ones, row for row.
+    """
+    from qa_service.generation.integrity import file_checksums
+    from qa_service.generation.layout import DENSE, MANIFEST, read_manifest
+    from qa_service.generation.read import Snapshot
+    from qa_service.search import Filters, Query, retrieve
+
+    generation = tmp_path / snapshot.path.name
+    shutil.copytree(snapshot.path, generation)
+    stored = stored_vectors(snapshot.dense)
+    assert stored is not None
+    index = faiss.IndexIVFPQ(faiss.IndexFlatIP(stored.shape[1]), stored.shape[1], dense.IVFPQ_NPROBE, dense.IVFPQ_M, 8,
+                             faiss.METRIC_INNER_PRODUCT)
+    with one_thread():
+        index.train(clustered(3_000)[0])
+    index.add(stored)
+    write_dense_index(index, generation / DENSE)
+    manifest = read_manifest(generation)
+    manifest["files"] = file_checksums(generation)
+    (generation / MANIFEST).write_text(json.dumps(manifest))
+    served = Snapshot(generation, embedder.name)
+    assert isinstance(served.dense, faiss.IndexIVFPQ) and isinstance(served.dense_vectors, np.memmap)
+    first_article = sorted(snapshot.articles)[0]
+    for text in ("What did Pompeo warn about?", "skippers of Port Aird and Councillor Duncan Farrow", "climate"):
+        vector = embedder.encode([text])[0]
+        for mode in ("hybrid", "dense"):
+            for filters in (Filters(), Filters(articles=(first_article,))):
+                exact = retrieve(snapshot, Query(snapshot, text, vector), 10, mode, filters)
+                rescored = retrieve(served, Query(served, text, vector), 10, mode, filters)
+                assert [h.row for h in rescored] == [h.row for h in exact]
+                np.testing.assert_allclose([h.dense for h in rescored], [h.dense for h in exact], rtol=0, atol=1e-6)
