@@ -275,7 +275,8 @@ def _f(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _served(row: dict, s: dict) -> bool:
+def _settings(row: dict, s: dict) -> bool:
+    """Whether the row measures the efSearch or the nprobe and depth dense.py serves its kind with."""
     if row.get("kind") == "hnsw":
         return row["label"] == f"HNSW efSearch {s['ef_search']}"
     return row.get("nprobe") == s["nprobe"] and row.get("depth") == s["depth"]
@@ -317,13 +318,16 @@ def render(info: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in size["rows"]:
-            label = f"**{row['label']}** (served)" if row.get("kind") and _served(row, s) else row["label"]
+            label = f"**{row['label']}** (the service's settings)" if row.get("kind") and _settings(row, s) \
+                else row["label"]
             lines.append(f"| {label} | {_f(row['build_s'])} | {_f(row['file_mib'], 0)} | {_f(row['rss_mib'], 0)} | "
                          f"{_f(row['p50'], 2)} | {_f(row['p95'], 2)} | {_f(row['recall']['near'], 3)} | "
                          f"{_f(row['recall']['far'], 3)} |")
         if "rss_after_queries_mib" in size:
-            lines += ["", f"IVF-PQ resident after all its queries (the re-scored rows paged in): "
-                          f"{_f(size['rss_after_queries_mib'], 0)} MiB."]
+            lines += ["", "IVF-PQ resident after all of the table's queries: "
+                          f"{_f(size['rss_after_queries_mib'], 0)} MiB, most of it the memory-mapped float32 "
+                          "vectors the re-scoring paged in: file pages, which the kernel shares between workers and "
+                          "can drop; a served index keeps what its questions read."]
         lines.append("")
     lines += [
         f"The index kind is chosen when a generation is written (`qa_service/dense.py`): exact below "
