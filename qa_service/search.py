@@ -23,7 +23,7 @@ import numpy as np
 
 from .clues import EXPECTED, question_kind, question_names
 from .config import MODES
-from .dense import best_first, search_dense, stored_vectors
+from .dense import best_first, search_dense
 from .generation.read import Snapshot
 from .text import tokenize
 
@@ -169,10 +169,9 @@ def _top(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
 
 
 def _cosines(snapshot: Snapshot, query: Query, rows: np.ndarray) -> np.ndarray:
-    """Cosine of the question with each passage row, from the vectors the FAISS index holds."""
-    vectors = stored_vectors(snapshot.dense)
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    chosen = np.take(vectors, rows, axis=0) if vectors is not None else snapshot.dense.reconstruct_batch(rows)
+    """Cosine of the question with each passage row, from the stored float32 vectors (never an index's codes)."""
+    assert snapshot.dense_vectors is not None, "retrieve() never searches an empty index"
+    chosen = np.take(snapshot.dense_vectors, np.asarray(rows, dtype=np.int64), axis=0)
     return (chosen @ query.vector).astype(np.float64)
 
 
@@ -200,7 +199,7 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
                      sentences.best(sentences.cosine), sentences.best(sentences.coverage))
     depth = max(CANDIDATES, 2 * k)
     dense_scores, dense_rows = search_dense(snapshot.dense, query.vector, depth if mode == "hybrid" else k, allowed,
-                                             scan=snapshot.dense_scan)
+                                             scan=snapshot.dense_scan, vectors=snapshot.dense_vectors)
     if mode == "dense":
         sentences = sentence_scores(snapshot, query, dense_rows)
         return _hits(dense_rows, dense_scores, dense_scores, lexical[dense_rows],

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import heap
 from ..corpus import http_url
-from ..dense import read_dense_index, scan_copy
+from ..dense import exact_vectors, read_dense_index, scan_copy
 from ..lexical import LexicalIndex, SentenceTerms
 from .integrity import damaged_files
 from .layout import (
@@ -26,6 +26,7 @@ from .layout import (
     LEXICAL,
     MANIFEST,
     PARAGRAPHS_IN_ORDER,
+    PASSAGE_VECTORS,
     SENTENCE_VECTORS,
     generations,
     open_meta,
@@ -87,6 +88,9 @@ class Snapshot:
         self.model: str = self.manifest["model"]
         self.dense = read_dense_index(self.path / DENSE)
         self.dense_scan = scan_copy(self.dense)
+        # The float32 passage vectors exact scores come from: the flat or HNSW index's own, or, for an
+        # IVF-PQ index (codes only), the stored passage vectors memory-mapped (dense.exact_vectors).
+        self.dense_vectors = exact_vectors(self.dense, self.path / PASSAGE_VECTORS)
         self.sentence_vectors = np.load(self.path / SENTENCE_VECTORS)
         self.lexical = LexicalIndex.load(self.path / LEXICAL)
         self.sentence_terms = SentenceTerms.load(self.path)
