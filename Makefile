@@ -53,11 +53,13 @@ eval: $(STAMP)
 		--questions $(DATA)/editorial-questions/questions.jsonl --index $(EVAL_INDEX)/editorials-and-seed-index \
 		--mode dense --mode lexical --mode hybrid
 
-# Speed on this machine (~10-15 min): encoders, index build, one added article, /api/ask under gunicorn (load from
-# wrk if installed: apt-get install wrk; else a Python client), FAISS flat vs HNSW. Writes BENCHMARKS.md.
+# Speed on this machine (~15 min): encoders, a user's whole build against a bare PyTorch encode, one added article,
+# /api/ask under gunicorn (keep-alive and connection-per-request clients, wrk load, the first questions after a
+# start), FAISS flat vs HNSW; then the Scale section (~25 min): the Ray build, search and BM25 at 10^6 passages.
+# Writes BENCHMARKS.md. Installs Debian's wrk for the load (else a Python client, a lower bound).
 bench: $(STAMP)
-	@command -v wrk >/dev/null || echo "wrk not found: the concurrent load will come from a Python client (apt-get install wrk)"
-	$(BIN)/python -m benchmarks.run --data $(DATA) --out BENCHMARKS.md
+	@command -v wrk >/dev/null || sh scripts/install-wrk.sh || echo "no wrk: the load comes from a Python client"
+	$(BIN)/python -m benchmarks.run --data $(DATA) --out BENCHMARKS.md --scale
 
 clean:
 	rm -rf $(VENV) embeddings/gen-* embeddings/CURRENT embeddings/models

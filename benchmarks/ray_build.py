@@ -96,7 +96,8 @@ def render(info: dict, machine_info: dict | None = None) -> str:
     lines += [
         f"The same {info['articles']} editorials (every {info['every']}th file of `editorials/`: "
         f"{local['paragraphs']:,} paragraphs, {local['passages']:,} passages, {local['texts']:,} texts embedded: "
-        f"passages and sentences) built from scratch, {info['rounds']} times each (alternating): locally (one encoder, "
+        f"the passages, each pass giving its sentences' vectors too) built from scratch, {info['rounds']} times each "
+        "(alternating): locally (one encoder, "
         f"{info['threads_local']} intra-op threads) and with `--ray auto` ({info['actors']} actors of one thread "
         "each, on a local Ray started once for all the Ray builds). Wall seconds, median; the build's steps "
         "other than the embedding are the same code in both.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_service.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+from qa_service.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVFPQ_THRESHOLD
 
 from .system import median
 
@@ -275,13 +275,14 @@ def render(info: dict) -> str:
     lines += [
         "",
         f"The index type is chosen when a generation is written (`qa_service/dense.py`): exact flat search below "
-        f"{fa['threshold']:,} passages, HNSW at or above. A filter (dates, chosen articles) leaving up to "
+        f"{fa['threshold']:,} passages, HNSW from there, IVF-PQ with exact re-scoring from "
+        f"{IVFPQ_THRESHOLD:,} (\"Scale\" below). A filter (dates, chosen articles) leaving up to "
         f"{fa['exact_subset_max']:,} rows is searched exactly over those rows, whatever the index type.",
         "",
         "## Reproducing",
         "",
         "```sh",
-        "make bench            # = .venv/bin/python -m benchmarks.run --data ../shared/data --out BENCHMARKS.md",
+        "make bench   # = .venv/bin/python -m benchmarks.run --data ../shared/data --out BENCHMARKS.md --scale",
         "python -m benchmarks.run --data ../shared/data --out /tmp/bench.md --quick   # smoke run",
         "```",
         "",

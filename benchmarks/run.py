@@ -511,7 +511,7 @@ def bench_faiss(base: np.ndarray, queries: np.ndarray, sizes: list[int], k_serve
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         started = time.perf_counter()
-        hnsw: Any = make_dense_index(vectors, threshold=0)  # an IndexHNSWFlat (threshold 0)
+        hnsw: Any = make_dense_index(vectors, threshold=0, ivfpq_threshold=n + 1)  # an IndexHNSWFlat
         hnsw_build = time.perf_counter() - started
         _, truth = flat.search(queries, 10)
         limits = threadpool_limits(1)  # as served: one BLAS and OpenMP thread per worker
@@ -546,6 +546,31 @@ def bench_faiss(base: np.ndarray, queries: np.ndarray, sizes: list[int], k_serve
             "exact_subset_max": EXACT_SUBSET_MAX, "eviction_mib": EVICTION_MIB}
 
 
+# ---------------------------------------------------------------- past one machine
+
+def bench_scale(editorials: Path, work: Path, quick: bool) -> dict:
+    """The Ray build against the local build (benchmarks/ray_build.py) and dense search and BM25 at archive
+    scale (benchmarks/scale.py), for BENCHMARKS.md's "Scale" section."""
+    from importlib import metadata
+
+    from . import ray_build, scale
+
+    load_start = load_average()
+    ray = ray_build.bench_ray_build(editorials, work / "ray", every=24 if quick else 9, rounds=1 if quick else 3)
+    ray.update(ray_version=metadata.version("ray"), load=(load_start, load_average()))
+    sizes = [20_000, 50_000] if quick else [100_000, 200_000, 1_000_000]
+    (work / "scale").mkdir()
+    archive = scale.run(sizes, 50_000 if quick else 1_000_000, 100 if quick else 200, work / "scale")
+    archive.update(quick=quick, command="python -m benchmarks.run --scale (benchmarks/scale.py)")
+    return {"ray_build": ray, "scale": archive}
+
+
+def render_scale(info: dict) -> str:
+    from . import ray_build, scale
+
+    return "\n## Scale\n\n" + ray_build.render(info["ray_build"], info["machine"]) + "\n" + scale.render(info["scale"])
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> None:
@@ -557,6 +582,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="whole-corpus builds and bare PyTorch encodes, alternating")
     parser.add_argument("--seconds", type=int, default=20, help="duration of the concurrent load")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--scale", action="store_true",
+                        help="also BENCHMARKS.md's Scale section: the Ray build and search at archive scale (~25 min)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
     editorials, squad = args.data / "editorials", args.data / "squad-dev"
@@ -594,6 +621,8 @@ def main(argv: list[str] | None = None) -> None:
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
         info["calibration"]["at the end"] = calibrate(reference)
+        if args.scale:
+            info.update(bench_scale(editorials, work, quick))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -601,7 +630,7 @@ def main(argv: list[str] | None = None) -> None:
     info["minutes"] = (time.perf_counter() - started) / 60
     info["targets"] = TARGETS
     info["config_backend"] = Config().backend
-    args.out.write_text(render(info))
+    args.out.write_text(render(info) + (render_scale(info) if args.scale else ""))
     if args.json:
         args.json.write_text(json.dumps(info, indent=1, default=str) + "\n")
     log(f"wrote {args.out} in {info['minutes']:.1f} min")

@@ -312,7 +312,8 @@ def render(info: dict) -> str:
     for size in info["sizes"]:
         lines += [
             f"**{size['n']:,} vectors** ({_f(size['float32_mib'], 0)} MiB of float32; chosen automatically: "
-            f"{size['chosen']}" + (f"; {size['ivf_lists']} lists" if "ivf_lists" in size else "") + ")",
+            f"{index_kind(size['n'], s['hnsw_threshold'], s['ivfpq_threshold'])}"
+            + (f"; {size['ivf_lists']} lists" if "ivf_lists" in size else "") + ")",
             "",
             "| index | build s | file MiB | resident MiB | p50 ms | p95 ms | recall@10 near | recall@10 far |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
