@@ -269,7 +269,7 @@ def _cli_index(corpus: Path, index: Path, cache_dir: Path) -> dict:
     if status != 0:
         raise RuntimeError(f"qa-service index failed: {out[-2000:]}")
     return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "report": json.loads(out),
-            "command": " ".join(["qa-service", *command[4:-2]])}
+            "command": " ".join(["qa-service", *command[3:-2]])}
 
 
 def bench_build(editorials: Path, work: Path, cache_dir: Path, rounds: int, every: int = 1) -> dict:
