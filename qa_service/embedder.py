@@ -22,7 +22,7 @@ from .config import BACKENDS, DEFAULT_BACKEND, QUERY_CACHE_SIZE, Config, bundled
 from .lean_onnx import LeanOnnx
 from .occupancy import Occupancy
 from .onnx_export import FP32_FILE, INT8_FILE, SPEC_VERSION, export_folder, read_spec
-from .pooling import Span, normalise, pool_spans
+from .pooling import Span, normalise, passage_outputs, pool_spans
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Question lengths (word pieces) a server encodes once before its first request: ONNX Runtime's first run
@@ -242,11 +242,7 @@ class Embedder:
                         progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One encoder pass per text gives its vector and its spans' vectors (the Encoder interface; pooling.py)."""
         texts = list(texts)
-        if len(spans) != len(texts):
-            raise ValueError(f"{len(spans)} span lists for {len(texts)} texts")
-        first = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
-        text_vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        span_vectors = np.empty((int(first[-1]), self.dimension), dtype=np.float32)
+        first, text_vectors, span_vectors = passage_outputs(len(texts), spans, self.dimension)
         if not texts:
             return text_vectors, span_vectors
         prepared, offsets = self.runtime.prepare_offsets(texts)

@@ -22,6 +22,17 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
 
 
+def passage_outputs(n_texts: int, spans: Sequence[Sequence[Span]],
+                    dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays an Encoder's encode_passages fills: (each text's first row among the span vectors, one row
+    per text, one row per span of every text in order)."""
+    if len(spans) != n_texts:
+        raise ValueError(f"{len(spans)} span lists for {n_texts} texts")
+    first = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
+    return (first, np.empty((n_texts, dimension), dtype=np.float32),
+            np.empty((int(first[-1]), dimension), dtype=np.float32))
+
+
 def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
     """One normalised vector per span: the mean of the outputs of the word pieces inside it.
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .config import Config, bundled_model_path
 from .embedder import BUNDLED_MODEL_NAME, Embedder, Progress, load_embedder
-from .pooling import Span
+from .pooling import Span, passage_outputs
 
 LOCAL = "auto"  # --ray auto: a Ray started for this build, on this machine, ended with it
 IN_FLIGHT = 2  # batches queued per actor, so that none waits for the driver between two batches
@@ -139,11 +139,7 @@ class RayEncoder:
                         progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Embedder.encode_passages on the actors, in the local batches: each text's vector and its spans'."""
         texts = list(texts)
-        if len(spans) != len(texts):
-            raise ValueError(f"{len(spans)} span lists for {len(texts)} texts")
-        first = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
-        text_vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        span_vectors = np.empty((int(first[-1]), self.dimension), dtype=np.float32)
+        first, text_vectors, span_vectors = passage_outputs(len(texts), spans, self.dimension)
         if not texts:
             return text_vectors, span_vectors
         batches = self.local.batches(texts, batch_size)
