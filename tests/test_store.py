@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 
 from qa_service import corpus as corpus_module
+from qa_service.answer import choose_sentence
+from qa_service.generation import read
 from qa_service.generation.build import EmptyCorpus, IndexBusy, build_index, build_lock, is_up_to_date
 from qa_service.generation.layout import CURRENT, generations, read_current_name
 from qa_service.generation.read import IndexReader, Snapshot
+from qa_service.search import Query, retrieve
 
 from .fakes import HashingEmbedder
 from .fixtures import FISHERY_ID
@@ -322,3 +325,23 @@ def test_reader_refuses_an_index_built_with_another_model(tmp_path):
     with pytest.raises(Exception, match="rebuild"):
         reader.snapshot()
 
+
+
+def test_large_sentence_vectors_are_memory_mapped_and_answer_the_same(built_index, embedder, monkeypatch):
+    """An archive's sentence vectors are mapped, not copied into every worker; the answers do not change."""
+    _, index = built_index
+    generation = index / str(read_current_name(index))
+    read_in = Snapshot(generation)
+    monkeypatch.setattr(read, "MAP_SENTENCE_VECTORS_BYTES", 0)
+    mapped = Snapshot(generation)
+    assert isinstance(mapped.sentence_vectors, np.memmap) and not isinstance(read_in.sentence_vectors, np.memmap)
+    question = "Who did Pompeo telephone to complain about the military agreement?"
+    for snapshot in (read_in, mapped):
+        query = Query(snapshot, question, embedder.encode([question])[0])
+        hits = retrieve(snapshot, query, 5, "hybrid")
+        found = choose_sentence(snapshot, query, hits)
+        assert found is not None
+        if snapshot is read_in:
+            expected = ([h.row for h in hits], [round(h.score, 6) for h in hits], found.text)
+        else:
+            assert ([h.row for h in hits], [round(h.score, 6) for h in hits], found.text) == expected

@@ -55,6 +55,17 @@ class ArticleInfo:
     n_paragraphs: int
 
 
+# Sentence vectors larger than this are memory-mapped rather than read in: an archive's (several per passage,
+# 1.5 KiB each) would otherwise be copied into every worker; the page cache holds one copy for all of them.
+# Below it they are read in, so that a small index's first questions find them in memory.
+MAP_SENTENCE_VECTORS_BYTES = 256 * 2**20
+
+
+def load_sentence_vectors(path: Path) -> np.ndarray:
+    mapped = path.stat().st_size > MAP_SENTENCE_VECTORS_BYTES
+    return np.load(path, mmap_mode="r" if mapped else None)
+
+
 class Snapshot:
     """Everything one generation holds, in memory, immutable once loaded."""
 
@@ -91,7 +102,7 @@ class Snapshot:
         # The float32 passage vectors exact scores come from: the flat or HNSW index's own, or, for an
         # IVF-PQ index (codes only), the stored passage vectors memory-mapped (dense.exact_vectors).
         self.dense_vectors = exact_vectors(self.dense, self.path / PASSAGE_VECTORS)
-        self.sentence_vectors = np.load(self.path / SENTENCE_VECTORS)
+        self.sentence_vectors = load_sentence_vectors(self.path / SENTENCE_VECTORS)
         self.lexical = LexicalIndex.load(self.path / LEXICAL)
         self.sentence_terms = SentenceTerms.load(self.path)
         db = open_meta(self.path, immutable=True)
