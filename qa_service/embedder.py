@@ -22,7 +22,7 @@ from .config import BACKENDS, DEFAULT_BACKEND, QUERY_CACHE_SIZE, Config, bundled
 from .lean_onnx import LeanOnnx
 from .occupancy import Occupancy
 from .onnx_export import FP32_FILE, INT8_FILE, SPEC_VERSION, export_folder, read_spec
-from .pooling import Span, normalise, passage_outputs, pool_spans
+from .pooling import PassageOutputs, Span, normalise, pool_spans
 
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Question lengths (word pieces) a server encodes once before its first request: ONNX Runtime's first run
@@ -242,18 +242,15 @@ class Embedder:
                         progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One encoder pass per text gives its vector and its spans' vectors (the Encoder interface; pooling.py)."""
         texts = list(texts)
-        first, text_vectors, span_vectors = passage_outputs(len(texts), spans, self.dimension)
-        if not texts:
-            return text_vectors, span_vectors
-        prepared, offsets = self.runtime.prepare_offsets(texts)
+        out = PassageOutputs(len(texts), spans, self.dimension)
+        prepared, offsets = self.runtime.prepare_offsets(texts) if texts else ([], [])
         for rows in length_batches([len(o) for o in offsets], batch_size):  # the batches of batches()
             tokens, pooled = self.runtime.token_outputs([prepared[i] for i in rows])
-            text_vectors[rows] = pooled
-            for i, row_tokens in zip(rows, tokens, strict=True):
-                span_vectors[first[i]:first[i + 1]] = pool_spans(row_tokens, offsets[i], spans[i])
+            out.put(rows, pooled, np.concatenate([pool_spans(row_tokens, offsets[i], spans[i])
+                                                  for i, row_tokens in zip(rows, tokens, strict=True)]))
             if progress:
                 progress(len(rows))
-        return text_vectors, span_vectors
+        return out.result()
 
     def batches(self, texts: Sequence[str], batch_size: int = 32) -> list[np.ndarray]:
         """The positions of `texts` that `encode` runs together, one array per batch, longest texts first.

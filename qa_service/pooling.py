@@ -22,15 +22,25 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)
 
 
-def passage_outputs(n_texts: int, spans: Sequence[Sequence[Span]],
-                    dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The arrays an Encoder's encode_passages fills: (each text's first row among the span vectors, one row
-    per text, one row per span of every text in order)."""
-    if len(spans) != n_texts:
-        raise ValueError(f"{len(spans)} span lists for {n_texts} texts")
-    first = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
-    return (first, np.empty((n_texts, dimension), dtype=np.float32),
-            np.empty((int(first[-1]), dimension), dtype=np.float32))
+class PassageOutputs:
+    """What an Encoder's encode_passages returns, filled a batch of texts at a time, in any order: one row per
+    text, and one row per span of every text, in order."""
+
+    def __init__(self, n_texts: int, spans: Sequence[Sequence[Span]], dimension: int):
+        if len(spans) != n_texts:
+            raise ValueError(f"{len(spans)} span lists for {n_texts} texts")
+        self._first = np.concatenate([[0], np.cumsum([len(s) for s in spans])]).astype(np.int64)
+        self.texts = np.empty((n_texts, dimension), dtype=np.float32)
+        self.spans = np.empty((int(self._first[-1]), dimension), dtype=np.float32)
+
+    def put(self, rows: np.ndarray, text_vectors: np.ndarray, span_vectors: np.ndarray) -> None:
+        """The vectors of the texts at positions `rows`, and of their spans (one text's after another's)."""
+        self.texts[rows] = text_vectors
+        span_rows = [np.arange(self._first[i], self._first[i + 1]) for i in rows]
+        self.spans[np.concatenate(span_rows) if span_rows else []] = span_vectors
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.texts, self.spans
 
 
 def pool_spans(tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[Span]) -> np.ndarray:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .config import Config, bundled_model_path
 from .embedder import BUNDLED_MODEL_NAME, Embedder, Progress, load_embedder
-from .pooling import Span, passage_outputs
+from .pooling import PassageOutputs, Span
 
 LOCAL = "auto"  # --ray auto: a Ray started for this build, on this machine, ended with it
 IN_FLIGHT = 2  # batches queued per actor, so that none waits for the driver between two batches
@@ -138,23 +138,18 @@ class RayEncoder:
     def encode_passages(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int = 32,
                         progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Embedder.encode_passages on the actors, in the local batches: each text's vector and its spans'."""
-        texts = list(texts)
-        first, text_vectors, span_vectors = passage_outputs(len(texts), spans, self.dimension)
-        if not texts:
-            return text_vectors, span_vectors
-        batches = self.local.batches(texts, batch_size)
+        out = PassageOutputs(len(texts), spans, self.dimension)
+        batches = self.local.batches(texts, batch_size) if len(texts) else []
 
         def done(number: int, result: tuple[np.ndarray, np.ndarray]) -> None:
-            rows = batches[number]
-            text_vectors[rows] = result[0]
-            span_rows = np.concatenate([np.arange(first[i], first[i + 1]) for i in rows])
-            span_vectors[span_rows] = result[1]
+            out.put(batches[number], *result)
             if progress:
-                progress(len(rows))
+                progress(len(batches[number]))
 
-        self.map_batches("encode_passages", [([texts[i] for i in rows], [spans[i] for i in rows]) for rows in batches],
-                         done, batch_size=batch_size)
-        return text_vectors, span_vectors
+        if batches:  # else no actor is started
+            self.map_batches("encode_passages", [([texts[i] for i in rows], [spans[i] for i in rows])
+                                                 for rows in batches], done, batch_size=batch_size)
+        return out.result()
 
     def map_batches(self, method: str, batches: Sequence[tuple], done: Callable[[int, Any], None], **kwargs) -> None:
         """embedder.<method>(*batch, **kwargs) for every batch (a tuple of arguments), on the actors, IN_FLIGHT

@@ -68,3 +68,8 @@ def test_sentence_vectors_of_the_two_runtimes_agree(embedder, torch_embedder):
 def test_spans_must_come_one_list_per_text(embedder):
     with pytest.raises(ValueError, match="span lists"):
         embedder.encode_passages([PASSAGE, OTHER], [sentence_spans(PASSAGE)])
+
+
+def test_no_texts_give_empty_arrays(embedder):
+    passages, sentences = embedder.encode_passages([], [])
+    assert passages.shape == sentences.shape == (0, embedder.dimension)
