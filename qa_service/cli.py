@@ -467,10 +467,11 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                 folder = Path(folder) if folder else Path(scratch) / name
                 if not corpus.is_dir():
                     _fail(f"corpus folder not found: {corpus}")
-                if not is_up_to_date(folder, corpus, embedder.name, embedder.encoder):
+                if not is_up_to_date(folder, corpus, embedder.name, embedder.encoder, config.corpus_limits):
                     if not quiet:
                         click.echo(f"Indexing {corpus} into {folder} …", err=True)
-                    build_index(corpus, folder, embedder, batch_size=config.batch_size, progress=progress)
+                    build_index(corpus, folder, embedder, batch_size=config.batch_size, progress=progress,
+                                limits=config.corpus_limits)
                 return QAService(config.with_overrides(corpus_dir=corpus, index_dir=folder), embedder=embedder)
 
             service = service_for(corpus_dir, index_dir, "corpus")

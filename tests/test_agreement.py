@@ -317,6 +317,13 @@ def test_corpus_files_over_the_size_cap_are_skipped_and_reported(tmp_path, fake_
     size = (corpus / "big.txt").stat().st_size
     assert f"Skipped big.txt: {size:,} bytes, over the limit of 2,000 per file" in result.output
     assert served_ids(index) == {"harbour", "bridges"}
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question": "Where is the harbour?", "answers": ["harbour"], "article": "harbour.txt"}\n')
+    evaluated = tmp_path / "eval-index"
+    result = fake_cli("eval", "--corpus", str(corpus), "--questions", str(questions), "--index", str(evaluated),
+                      "--quiet")
+    assert result.exit_code == 0, result.output
+    assert served_ids(evaluated) == {"harbour", "bridges"}  # eval builds with the same limits
     config = Config(corpus_dir=corpus, index_dir=index, admin_token=TOKEN, max_file_bytes=2000)
     admin = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()
     too_big = admin.post("/api/articles", json={"title": "Long", "text": "word " * 1000}, headers=AUTH)
