@@ -137,6 +137,20 @@ def test_date_and_url_are_optional(env):
     assert data["date"] is None and data["url"] is None and data["paragraphs"] == 1
 
 
+def test_the_author_is_kept_with_the_article(env):
+    body = {"title": "Ferries", "text": "Ferries cross the strait hourly.", "author": '  The "Harbour" desk\n'}
+    assert env.client.post("/api/articles", json=body, headers=AUTH).status_code == 201
+    assert env.client.get("/api/articles/ferries").get_json()["author"] == 'The "Harbour" desk'
+
+
+def test_a_misspelt_article_field_is_400_naming_it(env):
+    before, files = version(env), tree(env.root)
+    response = env.client.post("/api/articles", json={**ARTICLE, "athor": "A. Writer"}, headers=AUTH)
+    assert response.status_code == 400
+    assert "did you mean 'author'" in response.get_json()["error"]["message"]
+    assert version(env) == before and tree(env.root) == files
+
+
 def test_an_existing_id_is_409_unless_replace_is_asked(env):
     assert env.client.post("/api/articles", json=ARTICLE, headers=AUTH).status_code == 201
     stored = env.corpus / "night-trains-return-to-europe.md"
@@ -184,6 +198,10 @@ def test_a_file_of_another_layout_with_the_same_id_also_counts_as_existing(env):
     ({"title": "T", "text": "x", "url": "https://example.org/\nx: y"}, "url"),
     ({"title": "T", "text": "x", "url": "http://[::1"}, "url"),
     ({"title": "T", "text": "x", "url": "https://e.org/" + "a" * 2000}, "url"),
+    ({"title": "T", "text": "x", "author": 5}, "author"),
+    ({"title": "T", "text": "x", "author": "bell \x07"}, "author"),
+    ({"title": "T", "text": "x", "author": "A" * 301}, "author"),
+    ({"title": "T", "text": "x", "id": "chosen-id"}, "id"),
 ])
 def test_invalid_articles_are_400_json_and_change_nothing(env, body, field):
     before, files = version(env), tree(env.root)

@@ -33,7 +33,7 @@ from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_b
 from ..generation.build import EmptyCorpus, build_index
 from .context import current_config, current_service
 from .errors import ApiError, error_response
-from .validation import json_body
+from .validation import json_body, reject_unknown_fields
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,12 @@ def _text_field(payload: dict, field: str, *, required: bool) -> str | None:
     return value
 
 
+ARTICLE_FIELDS = ("title", "text", "date", "url", "author")
+
+
 def _article_from_json(payload: dict) -> tuple[str, str]:
-    """(file name, Markdown file text) for a JSON article; every field checked."""
+    """(file name, Markdown file text) for a JSON article; every field checked, an unknown one refused."""
+    reject_unknown_fields(payload, ARTICLE_FIELDS)
     title = _text_field(payload, "title", required=True)
     title = " ".join(title.split())
     if CONTROL.search(title):
@@ -134,8 +138,15 @@ def _article_from_json(payload: dict) -> tuple[str, str]:
                 or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url) or CONTROL.search(url)):
             raise _bad("url", f"must be an http(s) URL of at most {MAX_URL_CHARS} characters")
         front.append(f"url: {url}")
+    author = _text_field(payload, "author", required=False)
+    if author is not None:
+        author = " ".join(author.split())
+        if CONTROL.search(author) or len(author) > MAX_TITLE_CHARS:
+            raise _bad("author", f"must be one line of at most {MAX_TITLE_CHARS} characters")
+        if author:
+            front.append(f"author: {quote(author)}")
     body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    # Front matter carries title, date and url; the text follows, paragraphs separated by blank lines.
+    # Front matter carries title, date, url and author; the text follows, paragraphs separated by blank lines.
     return f"{article_id_for(title)}.md", "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
 
 
@@ -177,7 +188,7 @@ def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None)
 
 @admin.post("/api/articles")
 def add_article():
-    """Add (or with ?replace=1, replace) one article: JSON {title, text, date?, url?} or a file upload.
+    """Add (or with ?replace=1, replace) one article: JSON {title, text, date?, url?, author?} or a file upload.
 
     An upload may be plain text, Markdown or a saved web page (.html/.htm, read with trafilatura).
     """
@@ -188,7 +199,7 @@ def add_article():
         name, text = _article_from_json(json_body(request))
     else:
         raise ApiError(415, "unsupported_media_type",
-                       "send JSON {title, text, date?, url?} or a multipart/form-data upload in field 'file'")
+                       "send JSON {title, text, date?, url?, author?} or a multipart/form-data upload in field 'file'")
     try:
         article: Article = parse_text(text, name)
     except CorpusError as exc:

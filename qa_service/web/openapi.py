@@ -168,7 +168,9 @@ SCHEMAS = {
             "date": {"type": "string", "format": "date", "nullable": True},
             "url": {"type": "string", "pattern": r"^https?://[A-Za-z0-9.-]+(/[!-~]*)?$", "maxLength": MAX_URL_CHARS,
                     "nullable": True},
+            "author": {"type": "string", "maxLength": MAX_TITLE_CHARS, "nullable": True},
         },
+        "additionalProperties": False,
     },
     "ArticleUpload": {
         "type": "object",
