@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from .config import MAX_TITLE_CHARS, MAX_URL_CHARS, Config
-from .corpus import CorpusError, article_id_for, parse_iso_date, parse_text, quote
+from .article_fields import article_file, check_date, check_text, check_title, check_url, one_line
+from .config import Config
+from .corpus import CorpusError, article_id_for, parse_text
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from .generation.build import BuildReport, IndexBusy, build_index
 
 FIELDS = ("id", "title", "text", "date", "url", "author")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ExportUnreadable(ValueError):
@@ -162,46 +160,22 @@ def article_markdown(row: dict) -> tuple[str, str]:
     unknown = sorted(str(k) for k in row if k not in FIELDS)
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
-    title = " ".join((_text(row, "title") or "").split())
-    if not title.strip("'\" "):
-        raise ValueError("title is missing")
-    if CONTROL.search(title) or len(title) > MAX_TITLE_CHARS:
-        raise ValueError(f"title must be one line of at most {MAX_TITLE_CHARS} characters")
-    text = _text(row, "text")
-    if text is None:
-        raise ValueError("text is missing")
-    if "\x00" in text:
-        raise ValueError("text holds NUL characters")
-    front = [f"title: {quote(title)}"]
+    title = check_title(_text(row, "title"))
+    text = check_text(_text(row, "text"))
     published = _text(row, "date")
-    if published is not None:
-        day = parse_iso_date(published)
-        if day is None:
-            raise ValueError(f"date {published.strip()[:40]!r} is not an ISO date (YYYY-MM-DD)")
-        front.append(f"date: {day}")
     url = _text(row, "url")
-    if url is not None:
-        url = url.strip()
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            parts = None
-        if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc
-                or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url)):
-            raise ValueError(f"url must be an http(s) URL of at most {MAX_URL_CHARS} characters")
-        front.append(f"url: {url}")
     author = _text(row, "author")
-    if author is not None:
-        author = " ".join(author.split())
-        if CONTROL.search(author):
-            raise ValueError("author must be one line of text")
-        front.append(f"author: {quote(author)}")
     given_id = _text(row, "id")
     article_id = article_id_for(given_id.strip() if given_id else title)
     body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if "\n\n" not in body:
         body = "\n\n".join(line for line in body.split("\n") if line.strip())  # one paragraph per line
-    return article_id, "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
+    return article_id, article_file(
+        title, body,
+        date=check_date(published, whole=False) if published is not None else None,
+        url=check_url(url.strip()) if url is not None else None,
+        author=one_line("author", author) if author is not None else None,
+    )
 
 
 def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_embedder: Callable | None = None, *,

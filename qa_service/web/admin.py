@@ -15,19 +15,16 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, overload
-from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
 
-from ..config import MAX_TITLE_CHARS, MAX_URL_CHARS
+from ..article_fields import FieldError, article_file, check_date, check_text, check_title, check_url, one_line
 from ..corpus import (
     CORPUS_SUFFIXES,
     Article,
     CorpusError,
     article_id_for,
-    parse_iso_date,
     parse_text,
-    quote,
 )
 from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from ..generation.build import EmptyCorpus, build_index
@@ -41,7 +38,6 @@ admin = Blueprint("admin", __name__)
 
 LOCK_WAIT_SECONDS = 30.0  # for the admin lock, then again for the build lock: well inside gunicorn's 120 s
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,119}$")  # every id that corpus.article_id_for can produce
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TRUE_VALUES = ("1", "true", "yes")
 
 
@@ -109,45 +105,20 @@ ARTICLE_FIELDS = ("title", "text", "date", "url", "author")
 def _article_from_json(payload: dict) -> tuple[str, str]:
     """(file name, Markdown file text) for a JSON article; every field checked, an unknown one refused."""
     reject_unknown_fields(payload, ARTICLE_FIELDS)
-    title = _text_field(payload, "title", required=True)
-    title = " ".join(title.split())
-    if CONTROL.search(title):
-        raise _bad("title", "must not contain control characters")
-    if not title.strip("'\" "):
-        raise _bad("title", "must not be empty")
-    if len(title) > MAX_TITLE_CHARS:
-        raise _bad("title", f"must be at most {MAX_TITLE_CHARS} characters")
-    text = _text_field(payload, "text", required=True)
-    if "\x00" in text:
-        raise _bad("text", "must not contain NUL characters")
-    if not text.strip():
-        raise _bad("text", "must not be empty")
-    front = [f"title: {quote(title)}"]
-    published = _text_field(payload, "date", required=False)
-    if published is not None:
-        if parse_iso_date(published, whole=True) is None:
-            raise _bad("date", f"{published[:40]!r} is not an ISO date (YYYY-MM-DD)")
-        front.append(f"date: {published}")
-    url = _text_field(payload, "url", required=False)
-    if url is not None:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            parts = None
-        if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc
-                or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url) or CONTROL.search(url)):
-            raise _bad("url", f"must be an http(s) URL of at most {MAX_URL_CHARS} characters")
-        front.append(f"url: {url}")
+    title, text = _text_field(payload, "title", required=True), _text_field(payload, "text", required=True)
+    published, url = _text_field(payload, "date", required=False), _text_field(payload, "url", required=False)
     author = _text_field(payload, "author", required=False)
-    if author is not None:
-        author = " ".join(author.split())
-        if CONTROL.search(author) or len(author) > MAX_TITLE_CHARS:
-            raise _bad("author", f"must be one line of at most {MAX_TITLE_CHARS} characters")
-        if author:
-            front.append(f"author: {quote(author)}")
-    body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    # Front matter carries title, date, url and author; the text follows, paragraphs separated by blank lines.
-    return f"{article_id_for(title)}.md", "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
+    try:
+        title = check_title(title)
+        file_text = article_file(
+            title, check_text(text),
+            date=check_date(published) if published is not None else None,
+            url=check_url(url) if url is not None else None,
+            author=one_line("author", author) if author is not None else None,
+        )
+    except FieldError as exc:
+        raise _bad(exc.field, exc.reason) from None
+    return f"{article_id_for(title)}.md", file_text
 
 
 def _article_from_upload() -> tuple[str, str]:
