@@ -50,3 +50,60 @@ def test_served_errors_are_json(server):
     assert status == 400 and data["error"]["code"] == "invalid_request"
     status, data = http(base + "/api/missing")
     assert status == 404 and "error" in data
+
+
+# --- the read deadline (server._DeadlineSocket), without gunicorn -------------------------------------------------
+
+@pytest.fixture
+def deadline_pair():
+    import socket
+
+    from qa_service.server import _DeadlineSocket
+
+    client, served = socket.socketpair()
+    yield client, _DeadlineSocket(served, 0.2)
+    client.close()
+    served.close()
+
+
+def test_a_request_must_arrive_within_the_read_deadline(deadline_pair):
+    import time
+
+    from qa_service.server import SlowClient
+
+    client, sock = deadline_pair
+    client.sendall(b"GET")
+    assert sock.recv(16) == b"GET"  # the clock starts at the request's first read
+    time.sleep(0.3)
+    client.sendall(b" / HTTP/1.1")
+    with pytest.raises(SlowClient):
+        sock.recv(16)
+    sock.new_request()  # the next request on the connection gets a clock of its own
+    assert sock.recv(16) == b" / HTTP/1.1"
+
+
+def test_a_long_answer_does_not_run_out_the_read_deadline(deadline_pair, monkeypatch):
+    """Once the body is read, the application may take as long as it needs (an admin build): reads after it
+    (gunicorn draining the connection, a keep-alive client's next bytes) are not cut off as a slow client."""
+    import io
+    import time
+
+    from qa_service import server
+
+    client, sock = deadline_pair
+    monkeypatch.setattr(server._current, "sock", sock, raising=False)
+    monkeypatch.setattr(server._current, "req", None, raising=False)
+
+    def slow_app(environ, start_response):
+        time.sleep(0.3)  # past the 0.2 s read deadline
+        start_response("201 CREATED", [("Content-Type", "application/json")])
+        return [environ["wsgi.input"].read()]
+
+    body = b'{"title": "T", "text": "x"}'
+    environ = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "REQUEST_METHOD": "POST"}
+    client.sendall(b"POST /api/articles HTTP/1.1\r\n")
+    assert sock.recv(64).startswith(b"POST")  # gunicorn reads the request: the clock starts
+    answer = server.guarded(slow_app, slots=1, limit=1 << 16)(environ, lambda status, headers, exc_info=None: None)
+    assert b"".join(answer) == body
+    client.sendall(b"GET /healthz HTTP/1.1\r\n")
+    assert sock.recv(64).startswith(b"GET /healthz")  # no SlowClient
