@@ -1,13 +1,18 @@
 """The real thing: `qa-service serve` under gunicorn, on a free loopback port, with a real index."""
 
+import io
 import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
+from qa_service import server as server_module
 from qa_service.config import PROJECT_ROOT
 from qa_service.devserver import ServeProcess
 from qa_service.generation.build import build_index
+from qa_service.server import SlowClient, _DeadlineSocket
 
 from .fixtures import http
 
@@ -56,10 +61,6 @@ def test_served_errors_are_json(server):
 
 @pytest.fixture
 def deadline_pair():
-    import socket
-
-    from qa_service.server import _DeadlineSocket
-
     client, served = socket.socketpair()
     yield client, _DeadlineSocket(served, 0.2)
     client.close()
@@ -67,10 +68,6 @@ def deadline_pair():
 
 
 def test_a_request_must_arrive_within_the_read_deadline(deadline_pair):
-    import time
-
-    from qa_service.server import SlowClient
-
     client, sock = deadline_pair
     client.sendall(b"GET")
     assert sock.recv(16) == b"GET"  # the clock starts at the request's first read
@@ -85,14 +82,9 @@ def test_a_request_must_arrive_within_the_read_deadline(deadline_pair):
 def test_a_long_answer_does_not_run_out_the_read_deadline(deadline_pair, monkeypatch):
     """Once the body is read, the application may take as long as it needs (an admin build): reads after it
     (gunicorn draining the connection, a keep-alive client's next bytes) are not cut off as a slow client."""
-    import io
-    import time
-
-    from qa_service import server
-
     client, sock = deadline_pair
-    monkeypatch.setattr(server._current, "sock", sock, raising=False)
-    monkeypatch.setattr(server._current, "req", None, raising=False)
+    monkeypatch.setattr(server_module._current, "sock", sock, raising=False)
+    monkeypatch.setattr(server_module._current, "req", None, raising=False)
 
     def slow_app(environ, start_response):
         time.sleep(0.3)  # past the 0.2 s read deadline
@@ -103,7 +95,8 @@ def test_a_long_answer_does_not_run_out_the_read_deadline(deadline_pair, monkeyp
     environ = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "REQUEST_METHOD": "POST"}
     client.sendall(b"POST /api/articles HTTP/1.1\r\n")
     assert sock.recv(64).startswith(b"POST")  # gunicorn reads the request: the clock starts
-    answer = server.guarded(slow_app, slots=1, limit=1 << 16)(environ, lambda status, headers, exc_info=None: None)
+    guarded = server_module.guarded(slow_app, slots=1, limit=1 << 16)
+    answer = guarded(environ, lambda status, headers, exc_info=None: None)
     assert b"".join(answer) == body
     client.sendall(b"GET /healthz HTTP/1.1\r\n")
     assert sock.recv(64).startswith(b"GET /healthz")  # no SlowClient
