@@ -70,12 +70,21 @@ def check_url(value: str) -> str:
     return value
 
 
-def article_file(title: str, body: str, date: str | None = None, url: str | None = None,
-                 author: str | None = None) -> str:
-    """The Markdown file of an article whose fields were checked above; paragraphs separated by blank lines."""
+def article_file(title: str | None, text: str | None, date: str | None = None, url: str | None = None,
+                 author: str | None = None, *, whole_date: bool = True,
+                 paragraph_per_line: bool = False) -> tuple[str, str]:
+    """(the title as written, the article's Markdown file) from its fields, each checked above (FieldError).
+
+    Paragraphs are separated by blank lines; with `paragraph_per_line`, text without a blank line has a
+    paragraph on each line (an export's cell).
+    """
+    title = check_title(title)
+    body = check_text(text).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     front = [f"title: {quote(title)}"]
-    front += [f"date: {date}"] if date else []
-    front += [f"url: {url}"] if url else []
+    front += [f"date: {check_date(date, whole=whole_date)}"] if date is not None else []
+    front += [f"url: {check_url(url)}"] if url is not None else []
+    author = one_line("author", author) if author is not None else None
     front += [f"author: {quote(author)}"] if author else []
-    body = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    return "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"
+    if paragraph_per_line and "\n\n" not in body:
+        body = "\n\n".join(line for line in body.split("\n") if line.strip())
+    return title, "---\n" + "\n".join(front) + "\n---\n\n" + body + "\n"

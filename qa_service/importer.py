@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .article_fields import article_file, check_date, check_text, check_title, check_url, one_line
+from .article_fields import article_file
 from .config import Config
 from .corpus import CorpusError, article_id_for, parse_text
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
@@ -160,22 +160,13 @@ def article_markdown(row: dict) -> tuple[str, str]:
     unknown = sorted(str(k) for k in row if k not in FIELDS)
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
-    title = check_title(_text(row, "title"))
-    text = check_text(_text(row, "text"))
-    published = _text(row, "date")
     url = _text(row, "url")
-    author = _text(row, "author")
-    given_id = _text(row, "id")
-    article_id = article_id_for(given_id.strip() if given_id else title)
-    body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    if "\n\n" not in body:
-        body = "\n\n".join(line for line in body.split("\n") if line.strip())  # one paragraph per line
-    return article_id, article_file(
-        title, body,
-        date=check_date(published, whole=False) if published is not None else None,
-        url=check_url(url.strip()) if url is not None else None,
-        author=one_line("author", author) if author is not None else None,
+    title, file_text = article_file(
+        _text(row, "title"), _text(row, "text"), _text(row, "date"), url.strip() if url is not None else None,
+        _text(row, "author"), whole_date=False, paragraph_per_line=True,
     )
+    given_id = _text(row, "id")
+    return article_id_for(given_id.strip() if given_id else title), file_text
 
 
 def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_embedder: Callable | None = None, *,

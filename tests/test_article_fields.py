@@ -8,7 +8,7 @@ from qa_service.importer import article_markdown
 
 
 def test_the_file_reads_back_as_the_same_article():
-    text = article_file('"Zebra" crossings save "lives"', "First paragraph.\r\n\r\nSecond one.\n",
+    _, text = article_file('"Zebra" crossings save "lives"', "First paragraph.\r\n\r\nSecond one.\n",
                         date="2024-03-01", url="https://example.org/zebra", author='The "Streets" desk')
     article = parse_text(text, "zebra.md")
     assert article.title == '"Zebra" crossings save "lives"'
@@ -18,7 +18,7 @@ def test_the_file_reads_back_as_the_same_article():
 
 
 def test_optional_fields_left_out_are_not_written():
-    text = article_file("Ferries", "Hourly.")
+    _, text = article_file("Ferries", "Hourly.")
     assert text == "---\ntitle: Ferries\n---\n\nHourly.\n"
 
 

@@ -18,7 +18,7 @@ from typing import Literal, overload
 
 from flask import Blueprint, jsonify, request
 
-from ..article_fields import FieldError, article_file, check_date, check_text, check_title, check_url, one_line
+from ..article_fields import FieldError, article_file
 from ..corpus import (
     CORPUS_SUFFIXES,
     Article,
@@ -84,6 +84,8 @@ def _bad(field: str, message: str) -> ApiError:
 def _text_field(payload: dict, field: str, *, required: Literal[True]) -> str: ...
 @overload
 def _text_field(payload: dict, field: str, *, required: Literal[False]) -> str | None: ...
+@overload
+def _text_field(payload: dict, field: str, *, required: bool) -> str | None: ...
 def _text_field(payload: dict, field: str, *, required: bool) -> str | None:
     value = payload.get(field)
     if value is None:
@@ -105,17 +107,9 @@ ARTICLE_FIELDS = ("title", "text", "date", "url", "author")
 def _article_from_json(payload: dict) -> tuple[str, str]:
     """(file name, Markdown file text) for a JSON article; every field checked, an unknown one refused."""
     reject_unknown_fields(payload, ARTICLE_FIELDS)
-    title, text = _text_field(payload, "title", required=True), _text_field(payload, "text", required=True)
-    published, url = _text_field(payload, "date", required=False), _text_field(payload, "url", required=False)
-    author = _text_field(payload, "author", required=False)
+    fields = [_text_field(payload, name, required=name in ("title", "text")) for name in ARTICLE_FIELDS]
     try:
-        title = check_title(title)
-        file_text = article_file(
-            title, check_text(text),
-            date=check_date(published) if published is not None else None,
-            url=check_url(url) if url is not None else None,
-            author=one_line("author", author) if author is not None else None,
-        )
+        title, file_text = article_file(*fields)
     except FieldError as exc:
         raise _bad(exc.field, exc.reason) from None
     return f"{article_id_for(title)}.md", file_text
