@@ -61,8 +61,12 @@ def names_agree(snapshot: Snapshot, query: Query, row: int) -> bool:
     elections, however close its sentences are: an answer needs the question's people, places,
     organisations and years in its own article.
     """
-    article = snapshot.passage_article_number[row]
-    for name in query.names:
+    return article_has_names(snapshot, query.names, int(snapshot.passage_article_number[row]))
+
+
+def article_has_names(snapshot: Snapshot, names: list[list[int]], article: int) -> bool:
+    """Whether the article numbered `article` mentions every one of `names` (term ids; see names_agree)."""
+    for name in names:
         for term in name:
             if term < 0:
                 continue  # unknown to every article: a misspelling as often as not; coverage counts it

@@ -339,8 +339,9 @@ def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles
     "Who did he call?" is read in the light of what was asked before. Questions can also be
     piped in, one per line: each is echoed before its answer.
     """
+    from .followup import Turn
     from .generation.read import IndexUnavailable
-    from .service import QAService, Question, limit_math_threads
+    from .service import QAService, Question, history_turn, limit_math_threads
 
     limit_math_threads()
     config = _config(ctx, index_dir=index_dir)
@@ -356,7 +357,7 @@ def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles
             click.echo(f"Warning: {warning}", err=True)
     except IndexUnavailable as exc:
         _fail(str(exc))
-    history: list[tuple[str, str]] = []
+    history: list[Turn] = []
     click.echo(CHAT_HELP)
     while True:
         try:
@@ -386,16 +387,30 @@ def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles
             result = service.ask(question)
         except IndexUnavailable as exc:
             _fail(str(exc))
-        if result.get("resolved_question"):
-            click.echo(f"(read as: {result['resolved_question']})")
+        reading = format_reading(result)
+        if reading:
+            click.echo(reading)
         click.echo(format_result(result))
-        history.append((text, result["answer"]["text"] if result["answer"] else ""))
+        history.append(history_turn(text, result))
+
+
+def format_reading(result: dict) -> str:
+    """How a follow-up was read, in parentheses: the pronouns read as names, where it was searched."""
+    parts = [f"reading “{p['word']}” as {p['as']}" for p in (result.get("context") or {}).get("pronouns", [])]
+    if result.get("resolved_question"):
+        parts.append(f"searched as: {result['resolved_question']}")
+    context = result.get("context")
+    if context and context.get("title"):
+        parts.append(f"searched in: {context['title']}")
+    return f"({'; '.join(parts)})" if parts else ""
 
 
 def format_result(result: dict) -> str:
     lines = []
     if result["answer"]:
         lines.append(f"Answer: {result['answer']['text']} [{result['answer']['passage']}]")
+    elif (result.get("context") or {}).get("article_id"):
+        lines.append("I couldn't find this in that editorial. Its nearest passages (weak matches):")
     else:
         lines.append("I couldn't find this in the editorials. Nearest passages (weak matches):")
     for p in result["passages"]:
@@ -422,31 +437,36 @@ def format_result(result: dict) -> str:
 @click.option("--foreign-corpus", "foreign_dir", type=PATH,
               help="Corpus that does not answer the foreign questions [default: --corpus].")
 @click.option("--foreign-index", "foreign_index_dir", type=PATH, help="Index folder for --foreign-corpus.")
+@click.option("--conversations", "conversations_file", type=PATH,
+              help="JSON-lines conversations about the corpus (../shared/data/editorial-conversations/): "
+                   "each turn asked with the service's own earlier answers as history; a table per turn type.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, modes, limit, foreign_file, foreign_dir,
-                 foreign_index_dir, as_json: bool, quiet: bool) -> None:
+                 foreign_index_dir, conversations_file, as_json: bool, quiet: bool) -> None:
     """Measure retrieval, answers and "not found" over a question set, through the same path as /api/ask.
 
     \b
     Recall@1/5/20 and MRR@10 of the gold paragraph, the share of answer sentences holding a gold
     answer, the share of questions answered, and time per question. With --foreign-questions or
     --foreign-corpus, also the share of foreign questions declined: the foreign questions
-    (default: --questions) asked against the foreign corpus (default: --corpus).
+    (default: --questions) asked against the foreign corpus (default: --corpus). With
+    --conversations, multi-turn conversations scored per turn type (opener, pronoun, ellipsis, …).
     """
     import tempfile
 
     from .corpus import CorpusError
     from .embedder import ModelError, load_embedder
     from .evaluate import evaluate_mode, format_table, load_questions, machine
+    from .evaluate_conversations import evaluate_conversations, format_conversation_table, load_conversations
     from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
     from .generation.read import IndexUnavailable
     from .service import QAService, limit_math_threads
 
     limit_math_threads()  # as in a server worker: the times per question are a served question's
-    if questions_file is None and foreign_file is None:
-        _fail("give --questions, --foreign-questions or both")
+    if questions_file is None and foreign_file is None and conversations_file is None:
+        _fail("give --questions, --foreign-questions, --conversations or several")
     foreign = foreign_file is not None or foreign_dir is not None
     if foreign_dir is None and foreign_index_dir is not None:
         _fail("--foreign-index needs --foreign-corpus")
@@ -456,6 +476,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     try:
         questions = load_questions(questions_file, limit) if questions_file else []
         foreign_questions = load_questions(foreign_file or questions_file, limit) if foreign else []
+        conversations = load_conversations(conversations_file) if conversations_file else []
     except (OSError, ValueError) as exc:
         _fail(f"cannot read questions: {exc}")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
@@ -484,7 +505,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                 evaluate_mode(service, questions, mode, foreign_service=foreign_service,
                               foreign_questions=foreign_questions, progress=progress)
                 for mode in modes
-            ]
+            ] if questions or foreign_questions else []
+            talked = evaluate_conversations(service, conversations) if conversations else None
             version = service.snapshot().version
         except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
             _fail(str(exc))
@@ -497,11 +519,17 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             "foreign_questions": str(foreign_file or questions_file) if foreign else None,
             "index_version": version, "model": embedder.name, "backend": embedder.backend,
             "machine": machine(), "results": [r.to_dict() for r in results],
+            "conversations": talked.to_dict() if talked else None,
         }
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo(format_table(results))
+    if results:
+        click.echo(format_table(results))
+    if talked:
+        click.echo(("\n" if results else "") + format_conversation_table(talked))
     described = f"{len(questions)} questions on {corpus_dir}" if questions else f"index of {corpus_dir}"
+    if conversations:
+        described += f"; {len(conversations)} conversations ({sum(len(c.turns) for c in conversations)} turns)"
     if foreign:
         described += f"; {len(foreign_questions)} foreign questions on {foreign_dir or corpus_dir}"
     click.echo(f"\n{described}; model {embedder.name} ({embedder.backend}); {machine()}")

@@ -20,6 +20,7 @@ DEFAULT_TOP_K = 5
 MAX_TOP_K = 50
 MAX_QUESTION_CHARS = 1000
 MAX_FILTER_ARTICLES = 1000  # article ids in one question's filter
+MAX_ARTICLE_ID_CHARS = 200  # an article id a client sends back in a history turn
 MAX_TITLE_CHARS = 300  # an article added over HTTP or imported
 MAX_URL_CHARS = 2000
 QUERY_CACHE_SIZE = 1024  # vectors of recent questions an encoder keeps (0: none)

@@ -56,6 +56,12 @@ class Hit:
     coverage: float = 0.0  # IDF-weighted share of the question's terms in its best-covering sentence
 
 
+def name_terms(snapshot: Snapshot, text: str) -> list[list[int]]:
+    """The names a question gives (clues.question_names) as term ids (-1: a term the index has never seen)."""
+    vocab = snapshot.lexical.vocab
+    return [[vocab.get(t, -1) for t in name] for name in question_names(text)]
+
+
 class Query:
     """A question as retrieval sees it: its vector, BM25 tokens and IDF-weighted distinct terms.
 
@@ -71,8 +77,7 @@ class Query:
         self.tokens = tokenize(text)
         self.expected = EXPECTED[question_kind(text)]  # clue flags an answer sentence should have (0: any)
         vocab = snapshot.lexical.vocab
-        # The question's names as term ids (-1: a term the index has never seen).
-        self.names = [[vocab.get(t, -1) for t in name] for name in question_names(text)]
+        self.names = name_terms(snapshot, text)
         own = set(self.tokens)
         self.context_tokens = [t for t in tokenize(context) if t not in own]
         distinct = sorted(own) + sorted(set(self.context_tokens))

@@ -11,18 +11,20 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .answer import choose_sentence, is_found
+from .answer import Answer, choose_sentence, evidence, is_found
 from .config import DEFAULT_TOP_K, MODES, Config
-from .followup import resolve, with_context
+from .discussion import answer_in_article, editorial_rows
+from .followup import Reading, Turn, read, with_context
 from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
-from .search import Filters, Query, retrieve
+from .search import Filters, Hit, Query, retrieve
 
 if TYPE_CHECKING:
     from .embedder import Encoder
 
 log = logging.getLogger(__name__)
 # Asked once at start (warm_up): questions of several kinds, so that each path of search and answer has run.
+SWITCH_MARGIN = 0.3  # on answer.evidence's scale: how much better elsewhere must answer a question that stands alone
 WARM_UP_QUESTIONS = ("What does the editorial argue?", "Who warned about it, and why?",
                      "How many people were there in 2015?")
 
@@ -44,7 +46,16 @@ class Question:
     top_k: int = DEFAULT_TOP_K
     mode: str = MODES[0]
     filters: Filters = field(default_factory=Filters)
-    history: tuple[tuple[str, str], ...] = ()
+    history: tuple[Turn, ...] = ()
+
+
+def history_turn(question: str, result: dict) -> Turn:
+    """A turn as a client sends it back with the next question: the answer shown and where it came from."""
+    answer = result.get("answer")
+    if not answer:
+        return Turn(question)
+    cited = result["passages"][answer["passage"] - 1]["citation"]
+    return Turn(question, answer["text"], cited["article_id"], cited["paragraph"])
 
 
 def citation(snapshot: Snapshot, row: int) -> dict:
@@ -103,11 +114,9 @@ class QAService:
     def _ask(self, question: Question) -> dict:
         started = time.perf_counter()
         snapshot = self.reader.snapshot()
-        context = resolve(question.text, question.history)
-        resolved = with_context(question.text, context)  # the one text embedded: the question, resolved
-        query = Query(snapshot, question.text, self.embedder.encode([resolved])[0], context=context)
-        hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
-        answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
+        reading = read(question.text, question.history)
+        resolved = with_context(question.text, reading.context)
+        hits, answer, context = self._answer(snapshot, question, reading, resolved)
         result = {
             "question": question.text,
             "found": answer is not None,
@@ -128,8 +137,39 @@ class QAService:
         }
         if resolved != question.text:
             result["resolved_question"] = resolved
+        if context is not None:
+            result["context"] = context
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def _answer(self, snapshot: Snapshot, question: Question, reading: Reading,
+                resolved: str) -> tuple[list[Hit], Answer | None, dict | None]:
+        """The passages and the answer: for a follow-up, in the editorial under discussion first.
+
+        One text is embedded: in the editorial under discussion, the question as asked (its words are what
+        tells the editorial's sentences apart; the carried-over names are in all of them), else the question
+        with what it leaves out. `context` (None for a conversation's first question) says where it was
+        searched, for the reader.
+        """
+        rows = editorial_rows(snapshot, question.text, reading, question.filters)
+        vector = self.embedder.encode([question.text if rows is not None else resolved])[0]
+        query = Query(snapshot, question.text, vector, context=reading.context)
+        if rows is not None:
+            in_article = answer_in_article(snapshot, query, reading, rows, question.top_k)
+            article_id = reading.previous.article_id if reading.previous else None
+            title = snapshot.articles[article_id].title if article_id else None
+            stay = reading.leans
+            if not stay and in_article.answer is not None:
+                # A question that stands on its own may have changed the subject without naming anything new:
+                # it stays unless the whole corpus answers it clearly better.
+                hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
+                elsewhere = is_found(snapshot, query, hits) and evidence(hits) > in_article.evidence + SWITCH_MARGIN
+                stay = not elsewhere
+            if stay:
+                return in_article.hits, in_article.answer, _context(reading, article_id, title, in_article.answer)
+        hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
+        answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
+        return hits, answer, None if reading.previous is None else _context(reading, None, None, answer)
 
     def health(self) -> dict:
         snapshot = self.reader.snapshot()
@@ -143,3 +183,19 @@ class QAService:
         if self.reader.error:
             health["warning"] = f"serving an older index generation: {self.reader.error}"
         return health
+
+
+def _context(reading: Reading, article_id: str | None, title: str | None, answer: Answer | None) -> dict:
+    """How a question of a conversation was read and where it was searched, as the response's `context`."""
+    if article_id is None:
+        reason = "a new question: searched all editorials"
+    elif answer is not None:
+        reason = f"a follow-up: searched in “{title}” first"
+    else:
+        reason = f"a follow-up: I couldn't find this in “{title}”"
+    return {
+        "article_id": article_id,
+        "title": title,
+        "reason": reason,
+        "pronouns": [{"word": word, "as": name} for word, name in reading.pronouns],
+    }

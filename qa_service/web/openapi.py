@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify
 
 from ..config import (
     DEFAULT_TOP_K,
+    MAX_ARTICLE_ID_CHARS,
     MAX_FILTER_ARTICLES,
     MAX_QUESTION_CHARS,
     MAX_TITLE_CHARS,
@@ -55,10 +56,19 @@ SCHEMAS = {
             "history": {
                 "type": "array",
                 "nullable": True,
-                "description": "earlier turns, oldest first; the last 10 are used",
+                "description": "earlier turns, oldest first; the last 10 are used. A follow-up is searched in the "
+                               "editorial of the previous turn's answer (article_id, paragraph) first",
                 "items": {
                     "type": "object",
-                    "properties": {"question": {"type": "string"}, "answer": NULLABLE_STRING},
+                    "additionalProperties": False,
+                    "properties": {
+                        "question": {"type": "string"},
+                        "answer": NULLABLE_STRING,
+                        "article_id": {**NULLABLE_STRING, "maxLength": MAX_ARTICLE_ID_CHARS,
+                                       "description": "the article of the answer shown for that turn"},
+                        "paragraph": {"type": "integer", "minimum": 1, "nullable": True,
+                                      "description": "and its paragraph"},
+                    },
                 },
             },
             "date_from": {"type": "string", "format": "date", "nullable": True},
@@ -86,6 +96,20 @@ SCHEMAS = {
         "properties": {
             "question": {"type": "string"},
             "resolved_question": {"type": "string"},
+            "context": {
+                "type": "object",
+                "description": "how a question with a history was read: where it was searched first and why",
+                "required": ["article_id", "reason"],
+                "properties": {
+                    "article_id": {**NULLABLE_STRING, "description": "the editorial under discussion, searched "
+                                                                     "first (null: all editorials)"},
+                    "title": NULLABLE_STRING,
+                    "reason": {"type": "string"},
+                    "pronouns": {"type": "array", "items": {
+                        "type": "object", "required": ["word", "as"],
+                        "properties": {"word": {"type": "string"}, "as": {"type": "string"}}}},
+                },
+            },
             "found": {"type": "boolean"},
             "answer": {
                 "type": "object",

@@ -7,13 +7,15 @@ import json
 
 from flask import Request
 
-from ..config import MAX_FILTER_ARTICLES, MODES, Config
+from ..config import MAX_ARTICLE_ID_CHARS, MAX_FILTER_ARTICLES, MODES, Config
 from ..corpus import parse_iso_date
+from ..followup import Turn
 from ..search import Filters
 from ..service import Question
 from .errors import ApiError
 
 MAX_HISTORY_TURNS = 10
+HISTORY_FIELDS = ("question", "answer", "article_id", "paragraph")
 ASK_FIELDS = ("question", "top_k", "mode", "history", "date_from", "date_to", "articles")
 
 
@@ -106,18 +108,33 @@ def parse_question(payload: dict, config: Config) -> Question:
     return Question(text=text, top_k=top_k, mode=mode, filters=filters, history=parse_history(payload))
 
 
-def parse_history(payload: dict) -> tuple[tuple[str, str], ...]:
+def parse_history(payload: dict) -> tuple[Turn, ...]:
     history = payload.get("history", [])
     if history is None:
         return ()
     if not isinstance(history, list):
-        raise _bad("history", "must be a list of {question, answer} objects")
-    turns = []
-    for turn in history[-MAX_HISTORY_TURNS:]:
-        if not isinstance(turn, dict) or not isinstance(turn.get("question", ""), str) \
-                or not isinstance(turn.get("answer") or "", str):
-            raise _bad("history", "each turn must be an object with string question and answer")
-        if not _is_unicode(turn.get("question", "")) or not _is_unicode(turn.get("answer") or ""):
-            raise _bad("history", "must be valid Unicode text (no lone surrogates)")
-        turns.append((turn.get("question", "")[:1000], (turn.get("answer") or "")[:2000]))
-    return tuple(turns)
+        raise _bad("history", "must be a list of {question, answer, article_id, paragraph} objects")
+    return tuple(_turn(turn) for turn in history[-MAX_HISTORY_TURNS:])
+
+
+def _turn(turn: object) -> Turn:
+    if not isinstance(turn, dict):
+        raise _bad("history", "each turn must be an object with string question and answer")
+    for name in turn:
+        if name not in HISTORY_FIELDS:
+            close = difflib.get_close_matches(str(name).lower(), HISTORY_FIELDS, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _bad(f"history: {str(name)[:60]}", f"unknown field (known: {', '.join(HISTORY_FIELDS)}){hint}")
+    question, answer, article_id = turn.get("question", ""), turn.get("answer") or "", turn.get("article_id")
+    if not isinstance(question, str) or not isinstance(answer, str):
+        raise _bad("history", "each turn must be an object with string question and answer")
+    if not _is_unicode(question) or not _is_unicode(answer):
+        raise _bad("history", "must be valid Unicode text (no lone surrogates)")
+    if article_id is not None and (not isinstance(article_id, str) or not _is_unicode(article_id)
+                                   or len(article_id) > MAX_ARTICLE_ID_CHARS):
+        raise _bad("history", f"article_id must be an article id (a string of at most {MAX_ARTICLE_ID_CHARS} "
+                              "characters) or null")
+    paragraph = turn.get("paragraph")
+    if paragraph is not None and (isinstance(paragraph, bool) or not isinstance(paragraph, int) or paragraph < 1):
+        raise _bad("history", "paragraph must be a positive integer or null")
+    return Turn(question[:1000], answer[:2000], article_id or None, paragraph)

@@ -210,17 +210,39 @@
       && p.citation && typeof p.citation === "object" && typeof p.citation.article_id === "string");
   }
 
+  function readingOf(data) {
+    // A follow-up is read against the conversation; say how (its pronouns, what it was searched as, the
+    // editorial searched first), so that a wrong reading shows.
+    const context = data.context && typeof data.context === "object" ? data.context : {};
+    const pronouns = Array.isArray(context.pronouns) ? context.pronouns.filter((p) => p
+      && typeof p.word === "string" && typeof p.as === "string") : [];
+    const resolved = typeof data.resolved_question === "string" ? data.resolved_question : "";
+    const title = typeof context.title === "string" ? context.title : "";
+    if (!pronouns.length && !resolved && !title) return null;
+    const read = el("p", "searched-as");
+    for (const p of pronouns) {
+      const line = el("span", "reading-pronoun");
+      line.append("Reading “", el("bdi", "", p.word), "” as ", el("bdi", "reading-as", p.as), ". ");
+      read.append(line);
+    }
+    if (resolved) {
+      read.append(el("span", "searched-as-label", "Searched as: "), el("q", "searched-as-text", resolved), " ");
+    }
+    if (title) {
+      const where = el("span", "searched-in");
+      where.append(el("span", "searched-as-label", "Searched in: "), el("bdi", "searched-in-title", title));
+      read.append(where);
+    }
+    return read;
+  }
+
   function renderReply(data, chosen) {
     const reply = el("div", "reply");
     const passages = cleanPassages(data);
     const answer = data.found !== false && data.answer && typeof data.answer.text === "string" ? data.answer : null;
     const source = answer ? passages.find((p) => p.rank === answer.passage) : null;
-    if (typeof data.resolved_question === "string" && data.resolved_question) {
-      // A follow-up is searched with what it leaves out; say how it was read, so a wrong reading shows.
-      const read = el("p", "searched-as");
-      read.append(el("span", "searched-as-label", "Searched as: "), el("q", "searched-as-text", data.resolved_question));
-      reply.append(read);
-    }
+    const reading = readingOf(data);
+    if (reading) reply.append(reading);
     if (answer) {
       const line = el("p", "answer");
       line.append(el("span", "reply-label", "Answer"), el("span", "answer-text", answer.text));
@@ -240,7 +262,7 @@
       }
     } else {
       reply.classList.add("not-found");
-      reply.append(el("p", "answer not-found-text", "I couldn't find this in the editorials."));
+      reply.append(el("p", "answer not-found-text", notFoundText(data)));
       if (passages.length) {
         reply.append(el("p", "hint", "The passages below are the nearest ones, but they are weak matches "
           + "and probably do not answer the question."));
@@ -259,12 +281,18 @@
     return reply;
   }
 
+  function notFoundText(data) {
+    // A follow-up searched in the editorial under discussion is declined as such, not as "the editorials".
+    const inEditorial = data.context && typeof data.context === "object" && typeof data.context.article_id === "string";
+    return inEditorial ? "I couldn't find this in that editorial." : "I couldn't find this in the editorials.";
+  }
+
   function summary(data) {
     if (data.found !== false && data.answer && typeof data.answer.text === "string") {
       return `Answer: ${data.answer.text}`;
     }
     const n = cleanPassages(data).length;
-    return `I couldn't find this in the editorials. ${n} nearest passage${n === 1 ? "" : "s"} shown as weak matches.`;
+    return `${notFoundText(data)} ${n} nearest passage${n === 1 ? "" : "s"} shown as weak matches.`;
   }
 
   // ---------- turns ----------
@@ -342,10 +370,18 @@
   }
 
   function historyForApi() {
-    return turns.slice(-HISTORY_TURNS).map((t) => ({
-      question: t.question,
-      answer: t.data.answer && typeof t.data.answer.text === "string" ? t.data.answer.text : "",
-    }));
+    // Each turn goes back with the answer shown and where it came from, so a follow-up ("Why now?") is
+    // searched in the editorial under discussion first.
+    return turns.slice(-HISTORY_TURNS).map((t) => {
+      const answer = t.data.answer && typeof t.data.answer.text === "string" ? t.data.answer : null;
+      const source = answer ? cleanPassages(t.data).find((p) => p.rank === answer.passage) : null;
+      const turn = {question: t.question, answer: answer ? answer.text : ""};
+      if (source) {
+        turn.article_id = source.citation.article_id;
+        if (Number.isInteger(source.citation.paragraph)) turn.paragraph = source.citation.paragraph;
+      }
+      return turn;
+    });
   }
 
   function ask(question, {history = historyForApi()} = {}) {

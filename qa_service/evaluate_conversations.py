@@ -1,0 +1,168 @@
+"""`qa-service eval --conversations`: multi-turn conversations, scored per turn type.
+
+The layout and the scoring are those of ../shared/data/editorial-conversations/README.md: each
+conversation is one session, its turns asked in order through the same `QAService.ask` as
+`/api/ask`, each with the earlier turns as history the way the chat page sends them: the
+question, the answer sentence the service gave (its own, not the gold one) and that answer's
+article and paragraph.
+
+* An answerable turn is right when the answer sentence holds `must_contain` or lies inside it
+  and is longer than 20 characters (whitespace runs made one space); its top passage is right
+  when it holds `must_contain`.
+* An unanswerable turn (`must_contain` null) is right when it is declined.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .evaluate import EVAL_TOP_K, percentile
+from .followup import Turn
+from .service import QAService, Question, history_turn
+
+TURN_TYPES = ("opener", "pronoun", "reference", "ellipsis", "topic-switch", "unanswerable")
+FOLLOW_UPS = TURN_TYPES[1:]
+MIN_INSIDE_CHARS = 20  # an answer sentence inside the gold span counts when longer than this
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    question: str
+    type: str
+    must_contain: str | None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    turns: tuple[ConversationTurn, ...]
+
+
+@dataclass
+class TypeResult:
+    type: str
+    turns: int = 0
+    right: int = 0
+    top_passage_right: int = 0
+    answerable: int = 0
+    answered: int = 0
+
+
+@dataclass
+class ConversationResult:
+    by_type: dict[str, TypeResult] = field(default_factory=dict)
+    opener_ms: list[float] = field(default_factory=list)
+    follow_up_ms: list[float] = field(default_factory=list)
+    wrong: list[dict] = field(default_factory=list)  # the turns missed, for reading
+
+    def to_dict(self) -> dict:
+        parts = [*(self.by_type[t] for t in TURN_TYPES if t in self.by_type),
+                 self.combined("all follow-ups", FOLLOW_UPS), self.combined("all turns", TURN_TYPES)]
+        return {
+            "by_type": [asdict(p) for p in parts],
+            "opener_median_ms": round(statistics.median(self.opener_ms), 2) if self.opener_ms else None,
+            "follow_up_median_ms": round(statistics.median(self.follow_up_ms), 2) if self.follow_up_ms else None,
+            "wrong": self.wrong,
+        }
+
+    def combined(self, name: str, types: Sequence[str]) -> TypeResult:
+        total = TypeResult(name)
+        for kind in types:
+            part = self.by_type.get(kind)
+            if part:
+                for attribute in ("turns", "right", "top_passage_right", "answerable", "answered"):
+                    setattr(total, attribute, getattr(total, attribute) + getattr(part, attribute))
+        return total
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    conversations = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                turns = tuple(ConversationTurn(str(t["question"]).strip(), str(t.get("type") or "opener"),
+                                               t.get("must_contain") or None) for t in item["turns"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: not a conversation object ({exc})") from None
+            conversations.append(Conversation(str(item.get("id", number)), turns))
+    return conversations
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+def answer_right(result: dict, turn: ConversationTurn) -> bool:
+    answer = result.get("answer")
+    if turn.must_contain is None:
+        return answer is None
+    if not answer:
+        return False
+    phrase, text = _spaced(turn.must_contain), _spaced(answer["text"])
+    return phrase in text or (text in phrase and len(text) > MIN_INSIDE_CHARS)
+
+
+def top_passage_right(result: dict, turn: ConversationTurn) -> bool:
+    passages = result.get("passages") or []
+    return bool(turn.must_contain and passages and _spaced(turn.must_contain) in _spaced(passages[0]["text"]))
+
+
+def evaluate_conversations(service: QAService, conversations: Sequence[Conversation],
+                           mode: str = "hybrid") -> ConversationResult:
+    outcome = ConversationResult()
+    for conversation in conversations:
+        history: list[Turn] = []
+        for number, turn in enumerate(conversation.turns, start=1):
+            started = time.perf_counter()
+            result = service.ask(Question(turn.question, top_k=EVAL_TOP_K, mode=mode, history=tuple(history)))
+            elapsed = (time.perf_counter() - started) * 1000
+            (outcome.opener_ms if not history else outcome.follow_up_ms).append(elapsed)
+            part = outcome.by_type.setdefault(turn.type, TypeResult(turn.type))
+            part.turns += 1
+            right = answer_right(result, turn)
+            part.right += right
+            if turn.must_contain is not None:
+                part.answerable += 1
+                part.answered += bool(result["found"])
+                part.top_passage_right += top_passage_right(result, turn)
+            if not right:
+                outcome.wrong.append({"conversation": conversation.id, "turn": number, "type": turn.type,
+                                      "question": turn.question, "read_as": result.get("resolved_question"),
+                                      "context": result.get("context"),
+                                      "answer": (result.get("answer") or {}).get("text")})
+            history.append(history_turn(turn.question, result))
+    return outcome
+
+
+def format_conversation_table(outcome: ConversationResult) -> str:
+    """The table of issue 20: per turn type, answer right, top passage right, answered."""
+    rows = [["turns", "n", "answer sentence right", "top passage right", "answered"]]
+
+    def ratio(count: int, total: int) -> str:
+        return f"{count / total:.2f}" if total else "–"
+
+    def row(part: TypeResult) -> list[str]:
+        return [part.type, str(part.turns), f"{part.right / part.turns:.2f} ({part.right})" if part.turns else "–",
+                ratio(part.top_passage_right, part.answerable), ratio(part.answered, part.answerable)]
+
+    for kind in TURN_TYPES:
+        if kind in outcome.by_type:
+            rows.append(row(outcome.by_type[kind]))
+    rows.append(row(outcome.combined("all follow-ups", FOLLOW_UPS)))
+    rows.append(row(outcome.combined("all turns", TURN_TYPES)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+    times = []
+    for label, values in (("openers", outcome.opener_ms), ("follow-ups", outcome.follow_up_ms)):
+        if values:
+            times.append(f"{label} median {statistics.median(values):.1f} ms, p95 {percentile(values, 95):.1f} ms")
+    return "\n".join(lines) + ("\n\n" + "; ".join(times) if times else "")
