@@ -72,6 +72,11 @@ def test_editorial_questions_find_their_editorials(client):
         {"question": "ok", "date_from": "yesterday"},
         {"question": "ok", "articles": "not-a-list"},
         {"question": "ok", "history": "not-a-list"},
+        {"question": "ok", "history": [{"question": "q", "answer": "a", "paragraph": 0}]},
+        {"question": "ok", "history": [{"question": "q", "answer": "a", "paragraph": "2"}]},
+        {"question": "ok", "history": [{"question": "q", "answer": "a", "paragraph": True}]},
+        {"question": "ok", "history": [{"question": "q", "answer": "a", "article_id": 7}]},
+        {"question": "ok", "history": [{"question": "q", "answer": "a", "article_id": "x" * 201}]},
     ],
 )
 def test_bad_ask_bodies_are_400_json(client, body):
@@ -79,6 +84,24 @@ def test_bad_ask_bodies_are_400_json(client, body):
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] and error["message"]
+
+
+def test_history_turns_carry_the_article_and_paragraph_of_their_answer(client):
+    turn = {"question": "What did Pompeo warn about?", "answer": "Pompeo’s remarks were tough.",
+            "article_id": SEED_ID, "paragraph": 2}
+    data = ask(client, question="Who did he call?", history=[turn]).get_json()
+    assert data["context"]["article_id"] == SEED_ID
+    assert data["context"]["title"].startswith("U.S. warning")
+    # null article and paragraph (a turn that was declined) are accepted and search everywhere.
+    data = ask(client, question="Who did he call?", history=[{**turn, "article_id": None, "paragraph": None}])
+    assert data.get_json()["context"]["article_id"] is None
+
+
+def test_an_unknown_history_field_is_a_400_naming_it(client):
+    response = ask(client, question="Who did he call?", history=[{"question": "q", "answer": "a", "articleid": "x"}])
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert "articleid" in message and "did you mean 'article_id'?" in message
 
 
 def test_question_of_exactly_1000_characters_is_accepted(client):

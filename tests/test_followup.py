@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.followup import names, needs_context, resolve, retrieval_query
+from qa_service.followup import Turn, names, needs_context, read, retrieval_query
 
 from .fixtures import FISHERY_ID, SEED_ID, TRAM_ID, WATER_ID
 
@@ -38,32 +38,75 @@ def test_names_are_capitalised_runs_without_question_words():
     assert names("Who did he call?") == []
 
 
+def turns(*pairs):
+    return tuple(Turn(q, a) for q, a in pairs)
+
+
 def test_resolution_carries_the_previous_names_and_chains():
-    history = (("What did Pompeo warn about?", "Pompeo’s remarks were tough."),)
+    history = turns(("What did Pompeo warn about?", "Pompeo’s remarks were tough."))
     assert retrieval_query("Who did he call to complain?", history) == "Who did he call to complain? (Pompeo)"
-    chained = (*history, ("Who did he call to complain?", "Pompeo telephoned Kang Kyung-wha."))
-    assert resolve("Why did he do that?", chained) == "Pompeo"
+    chained = (*history, Turn("Who did he call to complain?", "Pompeo telephoned Kang Kyung-wha."))
+    assert read("Why did he do that?", chained).context == "Pompeo"
     # No names in the previous question: those of its answer; else its content words.
-    assert resolve("Where is it?", (("Which country sued?", "The Marshall Islands did."),)) == "Marshall Islands"
-    assert resolve("Why?", (("which country sued the nuclear powers", ""),)) == "country, sued, nuclear, powers"
+    assert read("Where is it?", turns(("Which country sued?", "The Marshall Islands did."))).context \
+        == "Marshall Islands"
+    assert read("Why?", turns(("which country sued the nuclear powers", ""))).context \
+        == "country, sued, nuclear, powers"
 
 
-def test_standalone_questions_and_empty_history_are_untouched():
-    history = (("What did Pompeo warn about?", "Pompeo’s remarks were tough."),)
-    assert retrieval_query("What changed between the United States and Cuba?", history) \
-        == "What changed between the United States and Cuba?"
-    assert retrieval_query("Who did he call?", ()) == "Who did he call?"
-    assert retrieval_query("Who did he call?", (("", ""),)) == "Who did he call?"
-    assert resolve("Who did he meet in Seoul?", (("Was Seoul there?", ""),)) == "", "nothing new to carry over"
+def test_a_person_pronoun_is_read_as_the_person_named_most_recently():
+    pompeo = turns(("What did Pompeo warn about?", "Pompeo’s remarks were tough."))
+    assert read("Who did he call?", pompeo).pronouns == (("he", "Pompeo"),)
+    # A title or a first name marks a person; the previous answer is read before the previous question.
+    taylor = turns(("What did PFA chief Gordon Taylor compare the Ched Evans case to?",
+                    "It was football’s version of Godwin’s law."))
+    assert read("How much is he paid?", taylor).pronouns == (("he", "Gordon Taylor"),)
+    assert read("What did she say?", turns(("Who runs the board?", "Its president is Margit Solberg."))).pronouns \
+        == (("she", "Margit Solberg"),)
+    jonathan = turns(("How many senators plot against President Jonathan?", "About 65 Senators are involved."))
+    assert read("What are they accusing him of?", jonathan).pronouns == (("him", "Jonathan"),)
+    # The owner, not the thing owned; organisations and sentence openings are not people.
+    assert read("How did he answer?", turns(("Why did Ridley Scott's Exodus face accusations?", ""))).pronouns \
+        == (("he", "Ridley Scott"),)
+    council = turns(("What did the UN Security Council demand?", "Instead, the Security Council voted."))
+    assert read("What did he say?", council).pronouns == ()
+    assert read("How close did it come to passing?", council).pronouns == (), "only people's pronouns are read"
 
 
-def converse(client, turns):
-    """Ask the turns in order as the chat page does (history of earlier questions and answers); the replies."""
+@pytest.mark.parametrize(("question", "leans"), [
+    ("Why now?", True),  # ellipsis
+    ("And in Italy?", True),
+    ("What about government spending?", True),
+    ("What are they accusing him of?", True),  # pronouns
+    ("Is the writer happy about that?", True),  # a reference to the previous answer
+    ("Who said that?", True),
+    ("Which US states bid for Tesla's new battery factory?", False),  # stands alone
+])
+def test_which_questions_lean_on_the_previous_turn(question, leans):
+    history = turns(("What did Pompeo warn about?", "Pompeo’s remarks were tough."))
+    reading = read(question, history)
+    assert reading.leans is leans
+    assert reading.previous == history[-1], "a question that stands alone still knows the turn before it"
+
+
+def test_answers_already_shown_from_the_editorial_under_discussion_are_remembered():
+    history = (Turn("Q1", "First answer.", "a", 2), Turn("Q2", "Elsewhere.", "b", 1), Turn("Q3", "Third.", "a", 4))
+    reading = read("And then?", history)
+    assert reading.previous == history[-1]
+    assert reading.shown == ("First answer.", "Third.")
+
+
+def converse(client, questions, with_sources=True):
+    """Ask the questions in order as the chat page does (each earlier question, its answer and its source)."""
     history, replies = [], []
-    for question in turns:
+    for question in questions:
         data = client.post("/api/ask", json={"question": question, "history": history}).get_json()
         replies.append(data)
-        history.append({"question": question, "answer": (data["answer"] or {}).get("text")})
+        turn = {"question": question, "answer": (data["answer"] or {}).get("text")}
+        if with_sources and data["answer"]:
+            cited = data["passages"][data["answer"]["passage"] - 1]["citation"]
+            turn.update(article_id=cited["article_id"], paragraph=cited["paragraph"])
+        history.append(turn)
     return replies
 
 
@@ -72,22 +115,46 @@ def top_citation(data):
     return citation["article_id"], citation["paragraph"]
 
 
-def test_pompeo_conversation_over_the_seed(client):
-    first, second = converse(client, ["What did Pompeo warn about?", "Who did he call to complain?"])
+def test_the_readme_follow_up_over_the_seed(client):
+    first, second = converse(client, ["What did Pompeo warn about?", "Who did he call?"])
     assert top_citation(first)[0] == SEED_ID
-    assert second["resolved_question"] == "Who did he call to complain? (Pompeo)"
+    assert "context" not in first, "the first question of a conversation has nothing to be read against"
+    assert second["context"]["article_id"] == SEED_ID
+    assert second["context"]["pronouns"] == [{"word": "he", "as": "Pompeo"}]
     assert top_citation(second) == (SEED_ID, 3)
     assert "Kang Kyung-wha" in second["answer"]["text"]
 
 
-def test_conversations_over_the_editorials(client):
+def test_clients_that_send_only_questions_and_answers_still_get_follow_ups(client):
+    _, second = converse(client, ["What did Pompeo warn about?", "Who did he call to complain?"], with_sources=False)
+    assert second["resolved_question"] == "Who did he call to complain? (Pompeo)"
+    assert second["context"]["article_id"] is None
+    assert "Kang Kyung-wha" in second["answer"]["text"]
+
+
+def test_follow_ups_are_answered_in_the_editorial_under_discussion(client):
     _, president = converse(client, ["What does the Arlen Valley Water Board want to build?", "Who is its president?"])
-    assert top_citation(president) == (WATER_ID, 4)
+    assert president["context"]["article_id"] == WATER_ID
+    assert {p["citation"]["article_id"] for p in president["passages"]} == {WATER_ID}
     assert "Margit Solberg" in president["answer"]["text"]
-    turns = ["Where did the Kessling tram derailment happen?", "How did the mayor respond?"]
-    _, response = converse(client, turns)
-    assert top_citation(response) == (TRAM_ID, 5)
-    assert "Hallam" in response["answer"]["text"]
+    _, mayor = converse(client, ["Where did the Kessling tram derailment happen?", "How did the mayor respond?"])
+    assert top_citation(mayor) == (TRAM_ID, 5)
+    assert "Hallam" in mayor["answer"]["text"]
+
+
+def test_a_three_turn_conversation_reads_her_as_the_person_named(client):
+    replies = converse(client, ["Who speaks for the Kessling tram drivers?", "What did she say about the curves?",
+                                "How many complaints did her members log?"])
+    assert "Lena Okafor" in replies[0]["answer"]["text"]
+    assert replies[2]["context"]["pronouns"] == [{"word": "her", "as": "Lena Okafor"}]
+    assert "63 complaints" in replies[2]["answer"]["text"]
+
+
+def test_a_follow_up_the_editorial_does_not_answer_is_declined_as_such(client):
+    _, declined = converse(client, ["Where did the Kessling tram derailment happen?", "Which airline did he fly?"])
+    assert declined["found"] is False
+    assert declined["context"]["article_id"] == TRAM_ID
+    assert "couldn't find" in declined["context"]["reason"]
 
 
 def test_a_change_of_subject_is_not_dragged_back(client):
@@ -95,5 +162,6 @@ def test_a_change_of_subject_is_not_dragged_back(client):
     _, changed = converse(client, ["What did Pompeo warn about?",
                                    "What changed in relations between Grimsvik and Port Aird?"])
     assert "resolved_question" not in changed
+    assert changed["context"]["article_id"] is None, "it names places the seed editorial never mentions"
     assert top_citation(changed)[0] == FISHERY_ID
     assert [p["citation"] for p in changed["passages"]] == [p["citation"] for p in alone.get_json()["passages"]]

@@ -111,11 +111,18 @@ def test_follow_up_sends_history_and_the_conversation_survives_a_reload(page):
     first_answer = first.locator(".answer-text").inner_text()
 
     second, sent = ask_and_capture(page, FOLLOW_UP)
-    assert sent["history"] == [{"question": QUESTION, "answer": first_answer}]
-    # The real service resolves "he" through the history: the answer is about Pompeo's phone call.
+    # Each earlier turn goes back with the article and paragraph of the answer shown for it.
+    first_source = first.locator(".context .cite-title")
+    assert sent["history"] == [{"question": QUESTION, "answer": first_answer, "article_id": SEED_ID,
+                                "paragraph": sent["history"][0]["paragraph"]}]
+    assert f"¶{sent['history'][0]['paragraph']}" in first.locator(".context").inner_text()
+    assert first_source.inner_text() == SEED_TITLE
+    # The real service reads "he" through the history: the answer is about Pompeo's phone call.
     assert "Kang Kyung-wha" in second.locator(".answer-text").inner_text()
     # The page says how the follow-up was read; a question that stands alone shows no such line.
     assert second.locator(".searched-as-text").inner_text() == f"{FOLLOW_UP} (Pompeo)"
+    assert second.locator(".reading-pronoun").inner_text().strip() == "Reading “he” as Pompeo."
+    assert second.locator(".searched-in-title").inner_text() == SEED_TITLE
     assert first.locator(".searched-as").count() == 0
 
     page.reload()
@@ -134,6 +141,21 @@ def test_follow_up_sends_history_and_the_conversation_survives_a_reload(page):
     _, sent = ask_and_capture(page, "What about the railway project?")
     assert [t["question"] for t in sent["history"]] == [
         FOLLOW_UP, "Who is Kang Kyung-wha?", "What is the working group?", "What did Seoul say?"]
+
+
+def test_a_three_turn_conversation_says_how_each_follow_up_was_read(page):
+    page.goto("/")
+    ask(page, "Who speaks for the Kessling tram drivers?")
+    second = ask(page, "What did she say about the curves?")
+    third, sent = ask_and_capture(page, "How many complaints did her members log?")
+    assert [t.get("article_id") for t in sent["history"]] == ["kessling-tram-derailment"] * 2
+    assert second.locator(".reading-pronoun").inner_text().strip() == "Reading “she” as Lena Okafor."
+    assert third.locator(".reading-pronoun").inner_text().strip() == "Reading “her” as Lena Okafor."
+    assert "63 complaints" in third.locator(".answer-text").inner_text()
+    assert third.locator(".searched-in-title").inner_text().startswith("After the Kessling derailment")
+    # A follow-up that editorial does not answer is declined as such.
+    declined = ask(page, "Which airline did he fly?")
+    assert declined.locator(".not-found-text").inner_text() == "I couldn't find this in that editorial."
 
 
 def test_new_chat_clears_the_conversation(page):
