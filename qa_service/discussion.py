@@ -34,14 +34,14 @@ from .search import Filters, Hit, Query, allowed_rows, name_terms, sentence_scor
 from .text import STOPWORDS, tokenize
 
 TERM_SHARE_WEIGHT = 0.25  # lower than for a fresh question: the editorial's own topic words are in every sentence
-PASSAGE_WEIGHT = 1.0  # of the cosine of the sentence's passage: a follow-up's few words need their surroundings
+PASSAGE_WEIGHT = 3.0  # of the cosine of the sentence's passage: a follow-up's few words need their surroundings
 KIND_BONUS = 0.1  # the sentence holds the kind of answer asked for
 AHEAD_BONUS = 0.12  # the paragraph is the previous answer's or one of the next AHEAD_PARAGRAPHS
 AHEAD_PARAGRAPHS = 3
 BEHIND_PENALTY = 0.1  # the paragraph comes before the previous answer's
 SHOWN_PENALTY = 0.25  # the sentence was already given as an answer in this conversation
 NEAR_SHOWN_WEIGHT = 0.2  # of the cosine to the previous answer's sentence ("And in Italy?" asks alongside it)
-FOUND_THRESHOLD = 0.85  # the best sentence's score below which the editorial is taken not to answer
+FOUND_THRESHOLD = 1.1  # the best sentence's score below which the editorial is taken not to answer
 
 
 # "Which clubs …?", "What interest rate …?": the thing asked about, named after which/what. Generic words of

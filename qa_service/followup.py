@@ -59,6 +59,10 @@ NOT_PERSON_WORDS = frozenset(re.findall(r"\w+", """
 """))
 CALENDAR = frozenset(re.findall(r"\w+", """january february march april may june july august september october
     november december monday tuesday wednesday thursday friday saturday sunday"""))
+PARTICLE = re.compile(r"^(?:al|el|bin|ibn|de|da|van|von)-", re.IGNORECASE)
+AUXILIARIES = "did|does|do|has|had|have|was|is|will|would|can|could|should|might|may"
+SAYING = ("said|says|told|tells|warned|warns|argued|argues|wrote|writes|called|calls|claimed|claims|insisted|"
+          "insists|added|asked|telephoned|met|visited|announced|promised|admitted|denied")
 FEW_TERMS = 2  # fewer content words than this: a follow-up ("Why?", "And Iran?")
 OWN_TERMS = 5  # a question with this many content words stands alone, pronoun or not
 DESCRIPTION_TERMS = 3  # "the prime minister", with no name of its own and at most this many words
@@ -121,7 +125,14 @@ def _starts_sentence(text: str, start: int) -> bool:
 
 
 def _person_word(word: str) -> bool:
+    word = PARTICLE.sub("", word)  # "al-Assad", "bin Salman"
     return word[:1].isupper() and word[1:].islower() and word.lower() not in NOT_PERSON_WORDS
+
+
+def _acts(name: str, text: str) -> bool:
+    """Whether a lone name is used as a person's: "did Pompeo warn", "Pompeo’s remarks", "Pompeo said"."""
+    quoted = re.escape(name)
+    return bool(re.search(rf"\b(?:{AUXILIARIES})\s+{quoted}\b|\b{quoted}(?:’s|'s|\s+(?:{SAYING}))\b", text))
 
 
 def needs_context(question: str) -> bool:
@@ -162,11 +173,11 @@ def _pronouns(question: str, texts: list[str]) -> tuple[tuple[str, str], ...]:
     pronoun = PERSON_PRONOUN.search(question)
     if not pronoun:
         return ()
-    candidates = [_names_with_titles(text) for text in texts]
-    person = next((name for found in candidates for name, is_person in found if is_person), None)
-    if person is None:  # else a lone name that could be a surname ("Pompeo"), not an acronym ("PFA")
-        person = next((name for found in candidates for name, _ in found
-                       if " " not in name and _person_word(name.strip("’'"))), None)
+    candidates = [(text, _names_with_titles(text)) for text in texts]
+    person = next((name for _, found in candidates for name, is_person in found if is_person), None)
+    if person is None:  # else a lone name used as a person's ("did Pompeo warn"), not an acronym ("PFA")
+        person = next((name for text, found in candidates for name, _ in found
+                       if " " not in name and _person_word(name) and _acts(name, text)), None)
     return ((pronoun.group(0), person),) if person else ()
 
 
@@ -177,16 +188,15 @@ def read(question: str, history: tuple[Turn, ...]) -> Reading:
         return Reading()
     previous = history[last]
     shown = tuple(t.answer for t in history if t.answer and t.article_id and t.article_id == previous.article_id)
-    if not needs_context(question):
-        return Reading(previous=previous, shown=shown)
-    earlier = previous.question
-    before = read(earlier, history[:last])
-    resolved_earlier = with_context(earlier, before.context)
+    leans = needs_context(question)
+    resolved_earlier = previous.question
+    if leans or PERSON_PRONOUN.search(question):
+        resolved_earlier = with_context(previous.question, read(previous.question, history[:last]).context)
     texts = [previous.answer, resolved_earlier, *(t.answer + " " + t.question for t in reversed(history[:last]))]
     return Reading(
-        leans=True,
-        context=_context(question, resolved_earlier, previous.answer or ""),
-        pronouns=_pronouns(question, [t for t in texts if t]),
+        leans=leans,
+        context=_context(question, resolved_earlier, previous.answer or "") if leans else "",
+        pronouns=_pronouns(question, [t for t in texts if t]),  # a person's pronoun refers back, leaning or not
         previous=previous,
         shown=shown,
     )

@@ -14,6 +14,9 @@ SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # corpus/, dated
 QUESTION = "What did Pompeo warn about?"
 
 
+SEED_TITLE = "U.S. warning against Seoul’s speeding in improving inter-Korean relations"
+
+
 @pytest.fixture
 def runner(monkeypatch):
     monkeypatch.delenv("QA_INDEX_DIR", raising=False)
@@ -72,10 +75,13 @@ def test_chat_keeps_the_conversation_and_prints_citations(runner, built_index):
                                                   "Who did he call to complain?"]
     assert "Answer: " in turns[0] and "Pompeo" in turns[0]
     assert "[1] U.S. warning against Seoul" in turns[0] and "(2018-11-22), ¶" in turns[0]  # the citation
-    # The follow-up is read with the conversation; after /new the same words stand alone.
-    assert "(read as: Who did he call to complain? (Pompeo))" in turns[1]
+    # The follow-up is read with the conversation, in the editorial of the answer before it; after /new the same
+    # words stand alone.
+    assert f"(reading “he” as Pompeo; searched as: Who did he call to complain? (Pompeo); searched in: {SEED_TITLE})" \
+        in turns[1]
+    assert "Answer: Pompeo telephoned South Korean Foreign Minister Kang Kyung-wha" in turns[1]
     assert "a new conversation" in turns[2]
-    assert "(read as:" not in turns[3]
+    assert "(reading" not in turns[3] and "searched" not in turns[3]
 
 
 def test_chat_without_an_index_is_a_clear_error(runner, tmp_path):
