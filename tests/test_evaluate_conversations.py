@@ -1,4 +1,4 @@
-"""`qa-service eval --conversations`: turns asked in order with the service's own answers as history, scored per type."""
+"""`qa-service eval --conversations`: turns asked in order with the service's own answers as history."""
 
 import json
 
