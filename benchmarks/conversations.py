@@ -51,7 +51,7 @@ def ask_conversations(port: int, conversations, rounds: int) -> dict:
                     kind["client"].append(elapsed)
                     kind["server"].append(payload["took_ms"])
                 shown = history_turn(turn.question, payload)
-                sent = {"question": shown.question, "answer": shown.answer}
+                sent: dict[str, object] = {"question": shown.question, "answer": shown.answer}
                 if shown.article_id:
                     sent.update(article_id=shown.article_id, paragraph=shown.paragraph)
                 history.append(sent)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SWITCH_MARGIN = 0.3  # on answer.evidence's scale: how much better elsewhere must answer a question that stands alone
 WARM_UP_QUESTIONS = ("What does the editorial argue?", "Who warned about it, and why?",
                      "How many people were there in 2015?")
+WARM_UP_FOLLOW_UP = "Why?"  # then a follow-up on the last of them: the path of a conversation
 
 
 def limit_math_threads(threads: int = 1) -> None:
@@ -102,7 +103,11 @@ class QAService:
             log.warning("index not available yet: %s", exc)
             return
         for text in WARM_UP_QUESTIONS:
-            self._ask(Question(text))
+            result = self._ask(Question(text))
+        if result["passages"]:  # a follow-up on the editorial of the last one's first passage
+            cited = result["passages"][0]["citation"]
+            previous = Turn(WARM_UP_QUESTIONS[-1], "", cited["article_id"], cited["paragraph"])
+            self._ask(Question(WARM_UP_FOLLOW_UP, history=(previous,)))
 
     def snapshot(self) -> Snapshot:
         return self.reader.snapshot()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qa_service import service as service_module
 from qa_service.config import Config
-from qa_service.service import WARM_UP_QUESTIONS, QAService
+from qa_service.service import WARM_UP_FOLLOW_UP, WARM_UP_QUESTIONS, QAService, Question, history_turn
 from tests.fakes import HashingEmbedder
 
 
@@ -18,9 +18,29 @@ def test_warm_up_runs_the_encoder_and_the_whole_ask_path_before_the_first_questi
     warmed = []
     real_warm_up = embedder.warm_up
     monkeypatch.setattr(embedder, "warm_up", lambda: warmed.append(True) or real_warm_up())
+    encoded = []
+    real_encode = embedder.encode
+    monkeypatch.setattr(embedder, "encode", lambda texts, *a, **k: encoded.append(list(texts)) or
+                        real_encode(texts, *a, **k))
     QAService(Config(corpus_dir=corpus, index_dir=index), embedder=embedder).warm_up()
     assert warmed == [True]
     assert asked == list(WARM_UP_QUESTIONS)
+    # and a follow-up, read in the editorial of the last answer (no search of the whole corpus)
+    assert encoded == [[q] for q in WARM_UP_QUESTIONS] + [[WARM_UP_FOLLOW_UP]]
+
+
+def test_every_turn_of_a_conversation_is_one_encoder_call(service, monkeypatch):
+    encoded = []
+    real_encode = service.embedder.encode
+    monkeypatch.setattr(service.embedder, "encode", lambda texts, *a, **k: encoded.append(list(texts)) or
+                        real_encode(texts, *a, **k))
+    history: tuple = ()
+    for text in ("Where did the Kessling tram derailment happen?", "How did the mayor respond?",
+                 "What does the Arlen Valley Water Board want to build?", "Who is its president?"):
+        result = service.ask(Question(text, history=history))
+        history = (*history, history_turn(text, result))
+    assert [len(texts) for texts in encoded] == [1, 1, 1, 1]
+    assert encoded[1] == ["How did the mayor respond?"], "in the editorial under discussion: the question as asked"
 
 
 def test_warm_up_without_an_index_only_warms_the_encoder(tmp_path):
