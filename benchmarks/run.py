@@ -44,6 +44,7 @@ from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_s
 from qa_service.search import CANDIDATES
 
 from . import load
+from .conversations import bench_conversations, render_conversations
 from .report import render
 from .system import load_average, machine, median, pct, versions
 
@@ -618,6 +619,9 @@ def main(argv: list[str] | None = None) -> None:
                                               50 if quick else 200)
         info.update(bench_http(index, corpus, questions, 100 if quick else 1000, 8 if quick else 2 * args.seconds,
                                8, work))
+        conversations = args.data / "editorial-conversations" / "conversations.jsonl"
+        if conversations.is_file():
+            info["conversations"] = bench_conversations(index, corpus, conversations, work, 1 if quick else 5)
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
         info["calibration"]["at the end"] = calibrate(reference)
@@ -630,7 +634,8 @@ def main(argv: list[str] | None = None) -> None:
     info["minutes"] = (time.perf_counter() - started) / 60
     info["targets"] = TARGETS
     info["config_backend"] = Config().backend
-    args.out.write_text(render(info) + (render_scale(info) if args.scale else ""))
+    args.out.write_text(render(info) + (render_conversations(info["conversations"]) if "conversations" in info else "")
+                        + (render_scale(info) if args.scale else ""))
     if args.json:
         args.json.write_text(json.dumps(info, indent=1, default=str) + "\n")
     log(f"wrote {args.out} in {info['minutes']:.1f} min")
