@@ -222,11 +222,13 @@
     const read = el("p", "searched-as");
     for (const p of pronouns) {
       const line = el("span", "reading-pronoun");
-      line.append("Reading “", el("bdi", "", p.word), "” as ", el("bdi", "reading-as", p.as), ". ");
+      line.append("Reading “", el("bdi", "", p.word), "” as ", el("bdi", "reading-as", p.as), ".");
       read.append(line);
     }
     if (resolved) {
-      read.append(el("span", "searched-as-label", "Searched as: "), el("q", "searched-as-text", resolved), " ");
+      const line = el("span", "searched-as-line");
+      line.append(el("span", "searched-as-label", "Searched as: "), el("q", "searched-as-text", resolved));
+      read.append(line);
     }
     if (title) {
       const where = el("span", "searched-in");
