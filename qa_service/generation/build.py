@@ -35,6 +35,7 @@ from ..text import tokenize
 from .carryover import read_carryover
 from .integrity import damaged_files, file_checksums
 from .layout import (
+    CHANGE_JOURNAL,
     DENSE,
     FORMAT,
     LEXICAL,
@@ -67,6 +68,10 @@ Result = TypeVar("Result")
 
 class IndexBusy(RuntimeError):
     """Another build holds the index lock."""
+
+
+class ChangePending(IndexBusy):
+    """An article change that a dead process left half-done: the corpus must be recovered before any build."""
 
 
 class EmptyCorpus(ValueError):
@@ -251,6 +256,11 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with step.locked(index_dir, lock_held, lock_wait_seconds):
+        if not lock_held and (index_dir / CHANGE_JOURNAL).exists():
+            # A live change holds the build lock until its journal is gone, so this one's process died with
+            # files moved aside: indexing the corpus so would make the change look complete (and them deletable).
+            raise ChangePending(f"an interrupted article change is pending in {index_dir}; run `qa-service index` "
+                                "to put the corpus back first (nothing was built)")
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
