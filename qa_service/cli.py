@@ -195,6 +195,7 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
             export_file, config.corpus_dir, config.index_dir,
             lambda: load_embedder(config),
             replace=replace, batch_size=config.batch_size, progress=None if as_json else _progress_bar,
+            limits=config.corpus_limits,
         )
     except (ExportUnreadable, CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
         _fail(f"{exc}; nothing was imported")
