@@ -55,7 +55,8 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
               help="Folder of article files [default corpus/].")
 @click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True,
               help="Index folder [default embeddings/].")
-@click.option("--force", is_flag=True, help="Write a new generation even when the index is up to date.")
+@click.option("--force", is_flag=True,
+              help="Read every file again and write a new generation even when the index is up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("--ray", "ray_address", envvar="QA_RAY", show_envvar=True, metavar="auto|ADDRESS",
@@ -91,7 +92,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
             encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
             report = build_index(
                 config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
-                progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
+                progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits, reparse=force,
             )
     except (CorpusError, EmptyCorpus, IndexBusy, ChangeBusy, ModelError, RayUnavailable) as exc:
         _fail(str(exc))

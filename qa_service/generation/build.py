@@ -205,11 +205,13 @@ def build_index(
     lock_held: bool = False,
     limits: CorpusLimits | None = None,
     phase: Phase | None = None,
+    reparse: bool = False,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
     With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
+    With `reparse`, no file's earlier parse is taken over (carryover.py), only vectors.
     `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
     "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
     "switch_current", "prune"): the kill -9 tests stop a build at each of them.
@@ -217,7 +219,7 @@ def build_index(
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
                               lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
-                              step=_Steps(phase))
+                              step=_Steps(phase), reparse=reparse)
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
@@ -252,7 +254,7 @@ class _Steps:
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None, step: _Steps) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps, reparse: bool) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with step.locked(index_dir, lock_held, lock_wait_seconds):
@@ -267,6 +269,8 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
         previous = read_carryover(index_dir / current if current else None, model=embedder.name,
                                   encoder=embedder.encoder, dimension=embedder.dimension, index_format=FORMAT,
                                   vector_formats=VECTOR_FORMATS)
+        if reparse:
+            previous.forget_parses()
         # The corpus is listed, read and fingerprinted in one pass, under the lock: the manifest's
         # fingerprint is that of the files this generation holds, never of a listing taken earlier.
         corpus = step("read_corpus", read_corpus, corpus_dir, previous.known_files(), limits)
