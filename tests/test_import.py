@@ -106,6 +106,42 @@ def test_an_html_page_without_article_text_is_reported_not_indexed(tmp_path):
     assert [(p.path, p.reason) for p in problems] == [("empty-page.html", "no article text found in the HTML page")]
 
 
+NO_ARTICLE = {  # saved pages with no article on them (issue 21, 9), and why each is not one
+    "navigation-only.html": "12 characters of text, fewer than the 250 of a page's article, and no og:type article",
+    "section-front.html":
+        "its text is only the words of its links and title (navigation, or a section's list of articles)",
+}
+
+
+def test_a_page_with_no_article_on_it_is_skipped_by_index_with_the_reason(tmp_path, fake_cli):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for name in [*NO_ARTICLE, PAGE.name]:
+        shutil.copy(SAMPLES / name, corpus / name)
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 0, result.output
+    for name, reason in NO_ARTICLE.items():
+        assert f"Skipped {name}: no article text in the HTML page: {reason}" in result.output
+    assert list(snapshot_of(index).articles) == ["harbour-gazette-ferry-fares"]
+
+
+@pytest.mark.parametrize("name", NO_ARTICLE)
+def test_uploading_a_page_with_no_article_on_it_is_refused_with_the_reason(tmp_path, name):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "harbour.txt").write_text("The old harbour\n\nFishing boats leave the old harbour at dawn.\n")
+    build_index(corpus, index, HashingEmbedder())
+    config = Config(corpus_dir=corpus, index_dir=index, admin_token="t0ken")
+    client = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()
+    with (SAMPLES / name).open("rb") as page:
+        response = client.post("/api/articles", data={"file": (page, name)},
+                               headers={"Authorization": "Bearer t0ken"}, content_type="multipart/form-data")
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_article" and error["message"].endswith(NO_ARTICLE[name])
+    assert sorted(listing(corpus)) == ["harbour.txt"] and list(snapshot_of(index).articles) == ["harbour"]
+
+
 def test_html_upload_over_http_is_added_and_indexed(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
