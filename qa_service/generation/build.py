@@ -261,8 +261,9 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
         if not lock_held and (index_dir / CHANGE_JOURNAL).exists():
             # A live change holds the build lock until its journal is gone, so this one's process died with
             # files moved aside: indexing the corpus so would make the change look complete (and them deletable).
-            raise ChangePending(f"an interrupted article change is pending in {index_dir}; run `qa-service index` "
-                                "to put the corpus back first (nothing was built)")
+            raise ChangePending(f"an interrupted article change is pending in {index_dir}; run `qa-service index "
+                                f"--corpus {corpus_dir} --index {index_dir}` to put the corpus back first "
+                                "(nothing was built)")
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
