@@ -140,24 +140,25 @@ def recover_interrupted_change(config: Config) -> str | None:
         served = read_manifest(Path(config.index_dir) / current).get("corpus_fingerprint") if current else None
     except (OSError, ValueError):
         served = None
+    aside_now = [(hidden, original) for hidden, original in moved if hidden.exists()]
     if entry.get("applied") and served is not None \
             and served == corpus_fingerprint(corpus_dir, config.corpus_limits):
-        for hidden, _ in moved:
-            hidden.unlink(missing_ok=True)
+        for hidden, _ in aside_now:
+            hidden.unlink()
         outcome = "completed"
     else:
         # Moves come before the writes: an added file exists only once every planned move is done, and when
         # it has the name of a moved file, that file is then aside.
-        if all(hidden.exists() for hidden, _ in moved):
+        if len(aside_now) == len(moved):
             for file in added:
                 file.unlink(missing_ok=True)
-        for hidden, original in reversed(moved):
-            if hidden.exists():
-                os.replace(hidden, original)
+        for hidden, original in reversed(aside_now):
+            os.replace(hidden, original)
         outcome = "undone"
     journal.unlink()
     fsync_dir(corpus_dir)
-    log.warning("an interrupted article change was %s (%s)", outcome, entry)
+    log.warning("an interrupted article change was %s: %d files it had moved aside were %s", outcome,
+                len(aside_now), "deleted" if outcome == "completed" else "put back")
     return outcome
 
 
