@@ -55,7 +55,8 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
               help="Folder of article files [default corpus/].")
 @click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True,
               help="Index folder [default embeddings/].")
-@click.option("--force", is_flag=True, help="Write a new generation even when the index is up to date.")
+@click.option("--force", is_flag=True,
+              help="Read every file again and write a new generation even when the index is up to date.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("--ray", "ray_address", envvar="QA_RAY", show_envvar=True, metavar="auto|ADDRESS",
@@ -66,6 +67,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
           ray_address: str | None) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
     from .corpus import CorpusError, unread_files
+    from .corpus_change import ChangeBusy, recover_pending
     from .embedder import ModelError, encoder_id, load_embedder, model_name_for
     from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
     from .ray_encoder import RayUnavailable, check_address, ray_encoder
@@ -76,6 +78,9 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
     try:
         if config.ray_address:
             check_address(config.ray_address)
+        recovered = recover_pending(config, wait_seconds=600.0)  # files a dead change moved aside come back first
+        if recovered:
+            click.echo(f"An interrupted article change was {recovered} before indexing.", err=True)
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
                                        encoder_id(config.backend), config.corpus_limits):
             for problem in unread_files(config.corpus_dir):  # not in the fingerprint, so never in a report
@@ -87,9 +92,9 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
             encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
             report = build_index(
                 config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
-                progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits,
+                progress=None if quiet or as_json else _progress_bar, limits=config.corpus_limits, reparse=force,
             )
-    except (CorpusError, EmptyCorpus, IndexBusy, ModelError, RayUnavailable) as exc:
+    except (CorpusError, EmptyCorpus, IndexBusy, ChangeBusy, ModelError, RayUnavailable) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(_os_error(exc, f"write the index in {config.index_dir}"))
@@ -191,6 +196,7 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
             export_file, config.corpus_dir, config.index_dir,
             lambda: load_embedder(config),
             replace=replace, batch_size=config.batch_size, progress=None if as_json else _progress_bar,
+            limits=config.corpus_limits,
         )
     except (ExportUnreadable, CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
         _fail(f"{exc}; nothing was imported")

@@ -3,7 +3,7 @@
 Four layouts are understood: the Dong-A Ilbo page layout (the seed), plain text (title line,
 an optional date line, blank line, paragraphs), Markdown with an optional front-matter block, and
 saved web pages (.html/.htm), whose article is found by trafilatura among the navigation, share
-buttons and footers of any newspaper site. A file that cannot be read is reported, never fatal:
+buttons and footers of any newspaper site (formats/html.py). A file that cannot be read is reported, never fatal:
 one bad file must not stop an index build; nor is any file left out without a word (`unread_files`).
 """
 
@@ -229,53 +229,6 @@ def _parse_plain(lines: list[str]) -> dict:
     return {"title": blocks[0], "date": published, "paragraphs": blocks[1:]}
 
 
-def _page_facts(html: str) -> tuple[str | None, str | None]:
-    """(canonical url, date of a 'Posted …' line) of a page, where it has them.
-
-    The canonical <link> is the address without tracking parameters (og:url often has them); the
-    'Posted March. 04, 2019 07:31' line is how the seed's site dates its pages, with no date meta tag.
-    """
-    from lxml import html as lxml_html
-
-    try:
-        tree = lxml_html.fromstring(html)
-    except (ValueError, lxml_html.etree.ParserError):
-        return None, None
-    url = next((href.strip() for href in
-                tree.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]/@href')
-                if href.strip().lower().startswith(("http://", "https://"))), None)
-    for script in tree.xpath("//script|//style"):
-        script.drop_tree()
-    posted = POSTED_ANYWHERE.search(_clean(tree.text_content()))
-    return url, _parse_posted(posted.group(0)) if posted else None
-
-
-def _parse_html(text: str) -> dict:
-    """The article of a saved web page: main text (one paragraph per block), title, date, url, author.
-
-    trafilatura tells the article from what surrounds it on any site (menus, share buttons, related
-    links, comments, footers) and reads the metadata from the page's meta tags and JSON-LD.
-    """
-    import trafilatura
-
-    # Dates only from where a page states them (meta tags, JSON-LD, <time>, the URL, a 'Posted' line):
-    # trafilatura's extensive search would guess one from any year in the text (2019 -> 2019-01-01).
-    document = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, include_tables=False,
-                                           favor_precision=True,
-                                           date_extraction_params={"extensive_search": False, "original_date": True})
-    if document is None or not (document.text or "").strip():
-        raise CorpusError("no article text found in the HTML page")
-    canonical, posted = _page_facts(text)
-    url = canonical or document.url
-    return {
-        "title": _clean(document.title or ""),
-        "date": parse_iso_date(document.date or "") or posted,
-        "url": url if url and url.lower().startswith(("http://", "https://")) else None,
-        "author": _clean(document.author or "") or None,
-        "paragraphs": [p for p in (_clean(line) for line in document.text.split("\n")) if p],
-    }
-
-
 def is_donga_layout(lines: list[str]) -> bool:
     head = [_clean(line) for line in lines[:12] if line.strip()]
     return bool(head) and (head[0] == "Go to contents" or any(POSTED_LINE.match(h) for h in head[:5]))
@@ -294,7 +247,9 @@ def parse_text(text: str, name: str) -> Article:
         raise CorpusError("empty file")
     lines = text.split("\n")
     if Path(name).suffix.lower() in HTML_SUFFIXES:
-        fields = _parse_html(text)
+        from .formats.html import parse_html  # here: it reads with this module's helpers, and loads trafilatura
+
+        fields = parse_html(text)
     elif Path(name).suffix.lower() in (".md", ".markdown") or lines[0].strip() == "---":
         fields = _parse_markdown(lines)
     elif is_donga_layout(lines):

@@ -7,7 +7,9 @@ the corpus while a file is moved aside or half-added. Files leave the corpus by 
 hidden name beside them (the corpus reader skips dot-files) and are deleted only once the new index
 is served; if the build fails they are put back. A journal in the index folder records the change
 until it is complete or undone, so that a change whose process died half-way (kill -9, OOM, a
-timeout) is finished or undone by the next change or the next server start.
+timeout) is finished or undone by whatever writes next: the next change, the next server start or
+`qa-service index` (recover_pending); any other build refuses while the journal is there
+(build.ChangePending). A file moved aside is deleted only once the change is known to be complete.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from typing import TypeVar
 from .config import Config
 from .corpus import article_id_for, corpus_files, corpus_fingerprint
 from .generation.build import IndexBusy, build_lock, file_lock, fsync_dir
-from .generation.layout import read_current_name, read_manifest
+from .generation.layout import CHANGE_JOURNAL, read_current_name, read_manifest
 
 log = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
 CHANGE_LOCK = ".admin.lock"
-JOURNAL = ".admin-change.json"  # in the index folder while a change is under way
+JOURNAL = CHANGE_JOURNAL  # in the index folder while a change is under way
 
 
 class ChangeBusy(RuntimeError):
@@ -70,10 +72,11 @@ def files_by_article(corpus_dir: Path) -> dict[str, list[Path]]:
 
 @contextmanager
 def change_lock(config: Config, wait_seconds: float, busy_message: str = "another article change is running",
-                build: bool = True) -> Iterator[None]:
+                build: bool = True) -> Iterator[str | None]:
     """The change lock, then (with `build`) the build lock, each waited for up to `wait_seconds`; ChangeBusy after.
 
-    Under both locks, a change a dead process left half-done is finished or undone first.
+    Under both locks, a change a dead process left half-done is finished or undone first; the context
+    gives what was done with it ("completed", "undone", or None when there was none).
     """
     index_dir = Path(config.index_dir)
     with ExitStack() as stack:
@@ -81,13 +84,14 @@ def change_lock(config: Config, wait_seconds: float, busy_message: str = "anothe
             stack.enter_context(file_lock(index_dir / CHANGE_LOCK, wait_seconds, busy_message))
         except IndexBusy as exc:
             raise ChangeBusy(str(exc), building=False) from None
+        recovered = None
         if build:
             try:
                 stack.enter_context(build_lock(index_dir, wait_seconds))
             except IndexBusy as exc:
                 raise ChangeBusy(str(exc), building=True) from None
-            recover_interrupted_change(config)
-        yield
+            recovered = recover_interrupted_change(config)
+        yield recovered
 
 
 def _write_journal(index_dir: Path, entry: dict) -> None:
@@ -112,9 +116,11 @@ def recover_interrupted_change(config: Config) -> str | None:
     """Finish or undo a change whose process died half-way; what was done ("completed", "undone"), or None.
 
     The caller holds change_lock (a live change holds it throughout, so a journal found under the
-    lock belongs to a dead process). If the served index was built from the corpus as the change left
-    it, the change is complete and the files it moved aside are deleted; otherwise the corpus is put back
-    as it was, which is what the served index holds.
+    lock belongs to a dead process). The change is complete when it had made all its moves and writes
+    (the journal says "applied") and the served index was built from the corpus as it left it: the files it
+    moved aside are then deleted. Otherwise the corpus is put back as it was, which is what the served index
+    holds. A corpus with files moved aside can never pass for a complete change, even if some build
+    indexed it meanwhile: a change that died moving files aside is always undone.
     """
     journal = Path(config.index_dir) / JOURNAL
     try:
@@ -134,33 +140,43 @@ def recover_interrupted_change(config: Config) -> str | None:
         served = read_manifest(Path(config.index_dir) / current).get("corpus_fingerprint") if current else None
     except (OSError, ValueError):
         served = None
-    if served is not None and served == corpus_fingerprint(corpus_dir, config.corpus_limits):
-        for hidden, _ in moved:
-            hidden.unlink(missing_ok=True)
+    aside_now = [(hidden, original) for hidden, original in moved if hidden.exists()]
+    if entry.get("applied") and served is not None \
+            and served == corpus_fingerprint(corpus_dir, config.corpus_limits):
+        for hidden, _ in aside_now:
+            hidden.unlink()
         outcome = "completed"
     else:
         # Moves come before the writes: an added file exists only once every planned move is done, and when
         # it has the name of a moved file, that file is then aside.
-        if all(hidden.exists() for hidden, _ in moved):
+        if len(aside_now) == len(moved):
             for file in added:
                 file.unlink(missing_ok=True)
-        for hidden, original in reversed(moved):
-            if hidden.exists():
-                os.replace(hidden, original)
+        for hidden, original in reversed(aside_now):
+            os.replace(hidden, original)
         outcome = "undone"
     journal.unlink()
     fsync_dir(corpus_dir)
-    log.warning("an interrupted article change was %s (%s)", outcome, entry)
+    log.warning("an interrupted article change was %s: %d files it had moved aside were %s", outcome,
+                len(aside_now), "deleted" if outcome == "completed" else "put back")
     return outcome
+
+
+def recover_pending(config: Config, wait_seconds: float) -> str | None:
+    """Before a build of the corpus: recover a change that a dead process left half-done (see above).
+
+    What was done with it, or None when there was none; ChangeBusy when a live change holds the lock.
+    """
+    if not (Path(config.index_dir) / JOURNAL).exists():
+        return None
+    with change_lock(config, wait_seconds) as recovered:  # the lock recovers
+        return recovered
 
 
 def recover_at_start(config: Config, wait_seconds: float) -> None:
     """At a server worker's start: recover a change that a dead process left half-done (see above)."""
-    if not (Path(config.index_dir) / JOURNAL).exists():
-        return
     try:
-        with change_lock(config, wait_seconds):
-            pass  # the lock recovers
+        recover_pending(config, wait_seconds)
     except ChangeBusy as exc:
         log.warning("an interrupted article change is left for the next change to recover: %s", exc)
 
@@ -175,11 +191,12 @@ def change_and_rebuild(config: Config, remove: list[Path], add: list[tuple[Path,
     corpus_dir = Path(config.corpus_dir)
     plan = [(aside(path), path) for path in remove]
     writes = [(path, text, aside(path)) for path, text in add]
-    _write_journal(config.index_dir, {
+    entry = {
         "moved": [[hidden.name, original.name] for hidden, original in plan],
         "added": [path.name for path, _, _ in writes],
         "temp": [temp.name for _, _, temp in writes],
-    })
+    }
+    _write_journal(config.index_dir, entry)
     moved: list[tuple[Path, Path]] = []
     written: list[Path] = []
     done = False
@@ -190,6 +207,8 @@ def change_and_rebuild(config: Config, remove: list[Path], add: list[tuple[Path,
         for path, text, temp in writes:
             written.append(path)
             write_atomically(path, text, temp)
+        fsync_dir(corpus_dir)
+        _write_journal(config.index_dir, {**entry, "applied": True})  # only now can a build make it complete
         report = rebuild()
         done = True
     finally:

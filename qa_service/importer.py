@@ -2,7 +2,9 @@
 
 Each good row becomes one Markdown article file (front matter: title, date, url, author), named from
 its id (or its title) made file-safe. A row is refused, with its number and the reason, when a field
-is missing or wrong, or when its id is already in the corpus (unless `replace`) or earlier in the file.
+is missing or wrong, when its file would be over the corpus's size limit (the build would skip it), or
+when its id is already in the corpus (unless `replace`) or earlier in the file. The corpus limits are
+the caller's (config.corpus_limits), for the row check and the build alike.
 The good rows are written and the index updated as one corpus change (corpus_change.py, as the admin
 routes do): if the update fails, the corpus is put back as it was, so the corpus and the served index
 never disagree, and one import or admin change runs at a time.
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from .article_fields import article_file
 from .config import Config
-from .corpus import CorpusError, article_id_for, parse_text
+from .corpus import CorpusError, CorpusLimits, article_id_for, parse_text
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from .generation.build import BuildReport, IndexBusy, build_index
 
@@ -171,7 +173,7 @@ def article_markdown(row: dict) -> tuple[str, str]:
 
 def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_embedder: Callable | None = None, *,
                   replace: bool = False, batch_size: int = 32, progress=None,
-                  lock_wait_seconds: float = 60.0) -> ImportReport:
+                  lock_wait_seconds: float = 60.0, limits: CorpusLimits | None = None) -> ImportReport:
     """Write every good row of the export into the corpus, then update the index (when `index_dir` is given).
 
     `load_embedder()` is called only when there is something to index: a refused file costs no model load.
@@ -180,6 +182,7 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
     and every replaced file put back before the error is raised.
     """
     corpus_dir = Path(corpus_dir)
+    limits = limits or CorpusLimits()
     report = ImportReport()
     planned: dict[str, tuple[int, str]] = {}
     for number, row, problem in read_rows(path):
@@ -187,6 +190,10 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
             try:
                 article_id, text = article_markdown(row)
                 parse_text(text, f"{article_id}.md")  # the file must read back as an article
+                size = len(text.encode("utf-8"))
+                if size > limits.max_file_bytes:  # the build would skip the file: corpus and index would differ
+                    problem = (f"the article file would be {size:,} bytes, over the limit of "
+                               f"{limits.max_file_bytes:,} per file (QA_MAX_FILE_BYTES)")
             except (ValueError, CorpusError) as exc:
                 problem = str(exc)
         if problem is None and article_id in planned:
@@ -199,7 +206,8 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
         return report
     corpus_dir.mkdir(parents=True, exist_ok=True)
     # Without an index, the change's lock and journal are kept in the corpus folder (as dot-files, never read).
-    config = Config(corpus_dir=corpus_dir, index_dir=Path(index_dir) if index_dir is not None else corpus_dir)
+    config = Config(corpus_dir=corpus_dir, index_dir=Path(index_dir) if index_dir is not None else corpus_dir,
+                    max_file_bytes=limits.max_file_bytes, allow_outside_links=limits.allow_outside_links)
 
     def rebuild() -> BuildReport | None:
         if index_dir is None:
@@ -207,7 +215,7 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
         if load_embedder is None:
             raise TypeError("updating the index needs load_embedder")
         return build_index(corpus_dir, index_dir, load_embedder(), batch_size=batch_size, progress=progress,
-                           lock_held=True)
+                           lock_held=True, limits=config.corpus_limits)
 
     try:
         with change_lock(config, lock_wait_seconds, "another import or article change is running",

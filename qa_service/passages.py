@@ -8,7 +8,9 @@ passage keeps its sentences (the answer is one of them) with their lexical token
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,15 +37,35 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def _longest_fit(text: str, spans: list[tuple[int, int]], prefix: list[int], i: int, limit: int,
+                 count: TokenCounter) -> int:
+    """The end (exclusive) of the longest run of spans from `i` whose text fits in `limit` tokens; at least i + 1.
+
+    The run is first sized from the spans' own counts (`prefix`, their running sum: for a BERT tokenizer,
+    which splits at whitespace first, the count of joined text is exactly that sum), then checked and
+    adjusted against the count of its text. So a paragraph costs about two counts per window rather than
+    one per span per window, which made a long paragraph of short words take minutes.
+    """
+    j = max(i + 1, bisect.bisect_right(prefix, prefix[i] + limit) - 1)
+    while j - 1 > i and count(text[spans[i][0]:spans[j - 1][1]]) > limit:
+        j -= 1
+    while j < len(spans) and count(text[spans[i][0]:spans[j][1]]) <= limit:
+        j += 1
+    return j
+
+
+def _running_sum(sizes: list[int]) -> list[int]:
+    return [0, *itertools.accumulate(sizes)]
+
+
 def _word_windows(text: str, base: int, limit: int, count: TokenCounter) -> list[tuple[int, int]]:
     """Fallback for a single sentence longer than the window: cut it between words."""
-    words = [(m.start() + base, m.end() + base) for m in re.finditer(r"\S+", text)]
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    prefix = _running_sum([count(text[s:e]) for s, e in words])
     windows, i = [], 0
     while i < len(words):
-        j = i + 1
-        while j < len(words) and count(text[words[i][0] - base:words[j][1] - base]) <= limit:
-            j += 1
-        windows.append((words[i][0], words[j - 1][1]))
+        j = _longest_fit(text, words, prefix, i, limit, count)
+        windows.append((words[i][0] + base, words[j - 1][1] + base))
         if j >= len(words):
             break
         i = max(i + 1, j - max(1, (j - i) // 8))
@@ -55,17 +77,21 @@ def split_paragraph(text: str, limit: int, count: TokenCounter) -> list[tuple[in
     if count(text) <= limit:
         return [(0, len(text))]
     units: list[tuple[int, int]] = []
+    sizes: list[int] = []
     for s, e in sentence_spans(text):
-        if count(text[s:e]) <= limit:
+        size = count(text[s:e])
+        if size <= limit:
             units.append((s, e))
+            sizes.append(size)
         else:
-            units.extend(_word_windows(text[s:e], s, limit, count))
+            for ws, we in _word_windows(text[s:e], s, limit, count):
+                units.append((ws, we))
+                sizes.append(limit)  # about: such a window is cut to fill it
+    prefix = _running_sum(sizes)
     windows: list[tuple[int, int]] = []
     i = 0
     while i < len(units):
-        j = i + 1
-        while j < len(units) and count(text[units[i][0]:units[j][1]]) <= limit:
-            j += 1
+        j = _longest_fit(text, units, prefix, i, limit, count)
         windows.append((units[i][0], units[j - 1][1]))
         if j >= len(units):
             break

@@ -11,7 +11,9 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 # A sentence ends at . ! or ? (optionally followed by closing quotes or brackets), before
 # whitespace and a capital, digit or opening quote. Abbreviations are guarded below.
-SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# A run of end marks is matched from its first mark only and never given back (possessive), so a
+# paragraph of 60,000 "!" costs one pass, not one pass per mark.
+SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt", "gov", "sen",
     "rep", "rev", "vs", "etc", "inc", "ltd", "co", "corp", "no", "fig", "jan", "feb", "mar", "apr",
@@ -21,18 +23,34 @@ WORD = re.compile(r"(?u)\b\w\w+\b")
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
+def _word_before(text: str, end: int, start: int) -> str:
+    """The word (non-space run) that ends at `end`, not reaching back before `start`.
+
+    Read backwards from `end`, so each sentence end costs its own word, however many abbreviations
+    ("J. K. J. K. …") come before it in the same sentence: the splitter stays linear in the paragraph.
+    """
+    begin = end
+    while begin > start and not text[begin - 1].isspace():
+        begin -= 1
+    return text[begin:end]
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character offsets of each sentence in `text`, whitespace trimmed."""
     spans: list[tuple[int, int]] = []
     start = 0
     for match in SENTENCE_END.finditer(text):
-        word = re.search(r"(\S+)$", text[start:match.start()])
-        token = word.group(1).lower().rstrip(".") if word else ""
-        if token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
+        token = _word_before(text, match.start(), start).lower().rstrip(".")
+        if token in ABBREVIATIONS or (len(token) == 1 and "a" <= token <= "z"):
             continue
         spans.append((start, match.end()))
         start = match.end()
     spans.append((start, len(text)))
+    return trimmed_spans(text, spans)
+
+
+def trimmed_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` without the whitespace at their ends; those holding nothing else are dropped."""
     trimmed = []
     for s, e in spans:
         while s < e and text[s].isspace():

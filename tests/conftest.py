@@ -15,6 +15,7 @@ from qa_service.generation.read import Snapshot
 from qa_service.service import QAService
 from qa_service.web import create_app
 
+from .fakes import HashingEmbedder
 from .fixtures import make_corpus
 
 
@@ -71,3 +72,20 @@ def app(service):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def fake_cli(monkeypatch):
+    """The `qa-service` CLI in-process with the hashing encoder in place of the model (a build takes milliseconds)."""
+    from click.testing import CliRunner
+
+    from qa_service import embedder
+    from qa_service.cli import main
+
+    monkeypatch.setattr(embedder, "Embedder", lambda *a, **kw: HashingEmbedder())
+    monkeypatch.setattr(embedder, "model_name_for", lambda path: HashingEmbedder.name)
+    monkeypatch.setattr(embedder, "encoder_id", lambda backend: HashingEmbedder.encoder)
+    monkeypatch.delenv("QA_INDEX_DIR", raising=False)
+    monkeypatch.delenv("QA_CORPUS_DIR", raising=False)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args))

@@ -1,7 +1,7 @@
 """`qa-service index` with a fake encoder and random pauses between its steps, for the fault tests.
 
     python -m tests.fault_build CORPUS INDEX [--seed N] [--pause SECONDS] [--lock-wait SECONDS]
-        [--die-at PHASE] [--hold-file PATH]
+        [--die-at PHASE] [--hold-file PATH] [--import EXPORT [--die-after-moves N]]
 
 Runs the real CLI command (`qa_service.cli index --force`) in this process, with two changes: the encoder
 is tests.fakes.HashingEmbedder (builds take milliseconds, not a model load), and every step of
@@ -9,7 +9,8 @@ build_index (lock, corpus, embedding batches, FAISS, SQLite, fsync, rename, swit
 `phase NAME MONOTONIC-TIME` and then pauses a random time up to --pause seconds, so that a SIGKILL
 sent after a random delay lands at varied points; --die-at NAME kills the process with SIGKILL at
 that phase instead. --lock-wait bounds how long the build waits for another one; --hold-file makes
-the build keep the lock until the test removes that file.
+the build keep the lock until the test removes that file. --import runs `qa-service import EXPORT --replace`
+instead, and --die-after-moves N kills it with SIGKILL once it has moved N old files aside.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lock-wait", type=float, default=600.0)
     parser.add_argument("--die-at", help="SIGKILL this process when it reaches this phase (its first time)")
     parser.add_argument("--hold-file", help="once the lock is held, wait (at most 120 s) while this file exists")
+    parser.add_argument("--import", dest="export", help="import this export with --replace instead of indexing")
+    parser.add_argument("--die-after-moves", type=int, help="SIGKILL after moving this many corpus files aside")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -68,10 +71,21 @@ def main(argv: list[str] | None = None) -> None:
             functools.partial(build.build_index, phase=build_phase, lock_wait_seconds=args.lock_wait))
     setattr(embedder, "Embedder", lambda *a, **kw: SlowEmbedder())  # noqa: B010
     setattr(embedder, "model_name_for", lambda path: SlowEmbedder.name)  # noqa: B010
+    if args.die_after_moves is not None:
+        real_replace, moves = os.replace, [0]
+
+        def replace(source, target):
+            if str(target).endswith(".aside"):
+                if moves[0] == args.die_after_moves:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                moves[0] += 1
+            real_replace(source, target)
+
+        setattr(os, "replace", replace)  # noqa: B010
     phase("start")
+    command = ["import", args.export, "--replace"] if args.export else ["index", "--force", "--quiet"]
     try:
-        cli.main(["index", "--corpus", args.corpus, "--index", args.index, "--force", "--quiet"],
-                 standalone_mode=False)
+        cli.main([*command, "--corpus", args.corpus, "--index", args.index], standalone_mode=False)
     except SystemExit as exc:
         sys.exit(exc.code)
     phase("end")

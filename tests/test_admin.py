@@ -264,6 +264,19 @@ def test_uploading_a_plain_text_file(env):
     assert (env.corpus / "tides-and-moons.txt").read_bytes().startswith(b"Tides and moons")
 
 
+def test_the_same_bytes_uploaded_under_another_suffix_are_read_again(env):
+    """fishing.txt holds a saved page as raw markup; fishing.html?replace=1 with the same bytes is its article."""
+    page = (Path(__file__).parent / "samples" / "fishing-quotas.html").read_bytes()
+    assert upload(env, page, "fishing.txt").status_code == 201
+    replaced = upload(env, page, "fishing.html", "?replace=1")
+    assert replaced.status_code == 200, replaced.get_json()
+    assert replaced.get_json()["build"]["texts_embedded"] > 0
+    snap = Snapshot(env.index / str(read_current_name(env.index)))
+    passages = [t for a, t in zip(snap.passage_article, snap.passage_text) if a == "fishing"]
+    paragraphs = [p["text"] for p in env.client.get("/api/articles/fishing").get_json()["paragraphs"]]
+    assert passages == paragraphs and not any("<" in t for t in passages)
+
+
 def test_uploading_a_markdown_file_with_front_matter(env):
     content = b"---\ntitle: Glass bridges\ndate: 2020-05-04\nurl: https://example.org/g\n---\n\nGlass bridges sway.\n"
     data = upload(env, content, "glass.md").get_json()

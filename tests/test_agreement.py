@@ -107,23 +107,6 @@ def test_a_cli_build_beside_an_admin_change_leaves_corpus_and_index_in_step(tmp_
 
 # --- 2. "up to date" includes the integrity check ----------------------------------------------------------------
 
-@pytest.fixture
-def fake_cli(monkeypatch):
-    """`qa-service index` in-process with the hashing encoder in place of the model (a build takes milliseconds)."""
-    from click.testing import CliRunner
-
-    from qa_service import embedder
-    from qa_service.cli import main
-
-    monkeypatch.setattr(embedder, "Embedder", lambda *a, **kw: HashingEmbedder())
-    monkeypatch.setattr(embedder, "model_name_for", lambda path: HashingEmbedder.name)
-    monkeypatch.setattr(embedder, "encoder_id", lambda backend: HashingEmbedder.encoder)
-    monkeypatch.delenv("QA_INDEX_DIR", raising=False)
-    monkeypatch.delenv("QA_CORPUS_DIR", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args))
-
-
 def flip_byte(path: Path, at: float = 0.6) -> None:
     data = bytearray(path.read_bytes())
     data[int(len(data) * at)] ^= 0x20

@@ -106,6 +106,42 @@ def test_an_html_page_without_article_text_is_reported_not_indexed(tmp_path):
     assert [(p.path, p.reason) for p in problems] == [("empty-page.html", "no article text found in the HTML page")]
 
 
+NO_ARTICLE = {  # saved pages with no article on them (issue 21, 9), and why each is not one
+    "navigation-only.html": "12 characters of text, fewer than the 250 of a page's article, and no og:type article",
+    "section-front.html":
+        "its text is only the words of its links and title (navigation, or a section's list of articles)",
+}
+
+
+def test_a_page_with_no_article_on_it_is_skipped_by_index_with_the_reason(tmp_path, fake_cli):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for name in [*NO_ARTICLE, PAGE.name]:
+        shutil.copy(SAMPLES / name, corpus / name)
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert result.exit_code == 0, result.output
+    for name, reason in NO_ARTICLE.items():
+        assert f"Skipped {name}: no article text in the HTML page: {reason}" in result.output
+    assert list(snapshot_of(index).articles) == ["harbour-gazette-ferry-fares"]
+
+
+@pytest.mark.parametrize("name", NO_ARTICLE)
+def test_uploading_a_page_with_no_article_on_it_is_refused_with_the_reason(tmp_path, name):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "harbour.txt").write_text("The old harbour\n\nFishing boats leave the old harbour at dawn.\n")
+    build_index(corpus, index, HashingEmbedder())
+    config = Config(corpus_dir=corpus, index_dir=index, admin_token="t0ken")
+    client = create_app(config, service=QAService(config, embedder=HashingEmbedder())).test_client()
+    with (SAMPLES / name).open("rb") as page:
+        response = client.post("/api/articles", data={"file": (page, name)},
+                               headers={"Authorization": "Bearer t0ken"}, content_type="multipart/form-data")
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_article" and error["message"].endswith(NO_ARTICLE[name])
+    assert sorted(listing(corpus)) == ["harbour.txt"] and list(snapshot_of(index).articles) == ["harbour"]
+
+
 def test_html_upload_over_http_is_added_and_indexed(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -278,3 +314,43 @@ def test_titles_with_quote_marks_are_imported_unchanged(tmp_path, title):
     report = import_export(export, tmp_path / "corpus", None)
     article = parse_file(tmp_path / "corpus" / report.imported[0].file)
     assert (article.title, article.author) == (title, title)
+
+
+# --- issue 21, item 3: the importer keeps to the corpus limits every build uses -------------------------------
+
+def test_a_row_over_the_file_size_limit_is_refused_and_the_others_imported(tmp_path, fake_cli, monkeypatch):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    export = tmp_path / "rows.jsonl"
+    export.write_text(json.dumps({"id": "small", "title": "Small", "text": "A short article."}) + "\n"
+                      + json.dumps({"id": "large", "title": "Large", "text": "Many words here. " * 200}) + "\n")
+    monkeypatch.setenv("QA_MAX_FILE_BYTES", "2000")
+    result = fake_cli("import", str(export), "--corpus", str(corpus), "--index", str(index))
+    assert result.exit_code == 1, result.output
+    assert "Refused row 2: the article file would be 3," in result.output
+    assert "over the limit of 2,000 per file (QA_MAX_FILE_BYTES)" in result.output
+    assert "1 imported, 1 refused" in result.output
+    assert sorted(listing(corpus)) == ["small.md"] and sorted(snapshot_of(index).articles) == ["small"]
+    monkeypatch.delenv("QA_MAX_FILE_BYTES")  # the default limit (256 KiB) is the same check
+    report = import_export(export, tmp_path / "other", None, limits=Config().corpus_limits)
+    assert [i.id for i in report.imported] == ["small", "large"]
+
+
+def test_an_import_builds_with_the_configured_limits_as_index_does(tmp_path, fake_cli, monkeypatch):
+    """QA_MAX_FILE_BYTES and QA_CORPUS_ALLOW_OUTSIDE_LINKS hold for the import's build too: it neither adds
+    a file `index` skipped nor drops one `index` read."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "big.txt").write_text("Big\n\n" + "A long paragraph of words. " * 100 + "\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Outside\n\nAn article kept outside the corpus folder.\n")
+    (corpus / "outside.txt").symlink_to(outside)
+    export = tmp_path / "one.jsonl"
+    export.write_text(json.dumps({"id": "new", "title": "New", "text": "A new article."}) + "\n")
+    monkeypatch.setenv("QA_MAX_FILE_BYTES", "2000")
+    monkeypatch.setenv("QA_CORPUS_ALLOW_OUTSIDE_LINKS", "1")
+    assert fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet").exit_code == 0
+    assert sorted(snapshot_of(index).articles) == ["outside"]
+    result = fake_cli("import", str(export), "--corpus", str(corpus), "--index", str(index))
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot_of(index).articles) == ["new", "outside"]
+    assert "up to date" in fake_cli("index", "--corpus", str(corpus), "--index", str(index)).output

@@ -1,5 +1,7 @@
 from collections import Counter
 
+import pytest
+
 from qa_service.corpus import Article
 from qa_service.passages import article_passages, split_paragraph
 
@@ -60,3 +62,23 @@ def test_the_test_corpus_has_paragraphs_cut_into_windows_that_fit_the_encoder(sn
     per_paragraph = Counter(zip(snapshot.passage_article, snapshot.passage_paragraph.tolist()))
     assert per_paragraph[(FISHERY_ID, 5)] > 1 and per_paragraph[(MEASLES_ID, 2)] > 1
     assert all(embedder.count_tokens(text) <= embedder.max_tokens for text in snapshot.passage_text)
+
+
+@pytest.mark.parametrize("text", [
+    "Go now. " * 4000,  # many short sentences
+    "j. k. " * 4000,  # one sentence of short words (initials are not sentence ends), cut between words
+    "Words of a long sentence that goes on. " * 1000,
+])
+def test_cutting_a_long_paragraph_counts_each_character_a_few_times_not_once_per_window_span(text):
+    """The tokenizer is asked about each span once and each window about twice (issue 21, 5): the text it is
+    handed stays a small multiple of the paragraph, where growing every window a span at a time re-counted
+    each window once per span in it (20 to 40 times the paragraph with these)."""
+    counted = []
+
+    def count(part: str) -> int:
+        counted.append(len(part))
+        return len(part.split())
+
+    windows = split_paragraph(text, 64, count)
+    assert all(len(text[s:e].split()) <= 64 for s, e in windows) and windows[-1][1] == len(text.rstrip())
+    assert sum(counted) < 10 * len(text)

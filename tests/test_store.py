@@ -345,3 +345,39 @@ def test_large_sentence_vectors_are_memory_mapped_and_answer_the_same(built_inde
             expected = ([h.row for h in hits], [round(h.score, 6) for h in hits], found.text)
         else:
             assert ([h.row for h in hits], [round(h.score, 6) for h in hits], found.text) == expected
+
+
+# --- issue 21, item 4: what decides a file's parse is part of what an update may reuse ------------------------
+
+SAVED_PAGE = Path(__file__).parent / "samples" / "fishing-quotas.html"  # blank lines between its blocks
+
+
+def test_a_file_renamed_to_another_layout_is_read_and_cut_again(tmp_path):
+    """A saved page first named .txt is indexed as raw markup; renamed .html, the same bytes are its article."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    write_article(corpus, "other.txt", "Other", ["Another article, so the corpus is never empty."])
+    (corpus / "saved-page.txt").write_bytes(SAVED_PAGE.read_bytes())
+    build_index(corpus, index, HashingEmbedder())
+    assert any("<p" in text for _, _, text in passages_of(index))
+    (corpus / "saved-page.txt").rename(corpus / "saved-page.html")
+    report = build_index(corpus, index, HashingEmbedder())
+    build_index(corpus, tmp_path / "clean", HashingEmbedder())
+    assert passages_of(index) == passages_of(tmp_path / "clean")
+    assert not any("<" in text for _, _, text in passages_of(index)) and report.texts_embedded > 0
+
+
+def test_index_force_reads_every_file_again(tmp_path, fake_cli, monkeypatch):
+    """Files unchanged since a build by other code (a parser fix) are parsed again by `index --force`."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    write_article(corpus, "tides.txt", "Tides", ["The moon pulls the tides twice a day."])
+    clean = corpus_module._clean
+    with monkeypatch.context() as older:
+        older.setattr(corpus_module, "_clean", lambda text: clean(text).upper())
+        build_index(corpus, index, HashingEmbedder())
+    assert passages_of(index) == [("tides", 1, "THE MOON PULLS THE TIDES TWICE A DAY.")]
+    result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--force", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert passages_of(index) == [("tides", 1, "The moon pulls the tides twice a day.")]
+    assert Snapshot(index / str(read_current_name(index))).articles["tides"].title == "Tides"

@@ -35,6 +35,7 @@ from ..text import tokenize
 from .carryover import read_carryover
 from .integrity import damaged_files, file_checksums
 from .layout import (
+    CHANGE_JOURNAL,
     DENSE,
     FORMAT,
     LEXICAL,
@@ -67,6 +68,10 @@ Result = TypeVar("Result")
 
 class IndexBusy(RuntimeError):
     """Another build holds the index lock."""
+
+
+class ChangePending(IndexBusy):
+    """An article change that a dead process left half-done: the corpus must be recovered before any build."""
 
 
 class EmptyCorpus(ValueError):
@@ -200,11 +205,13 @@ def build_index(
     lock_held: bool = False,
     limits: CorpusLimits | None = None,
     phase: Phase | None = None,
+    reparse: bool = False,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
     With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
+    With `reparse`, no file's earlier parse is taken over (carryover.py), only vectors.
     `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
     "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
     "switch_current", "prune"): the kill -9 tests stop a build at each of them.
@@ -212,7 +219,7 @@ def build_index(
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
                               lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
-                              step=_Steps(phase))
+                              step=_Steps(phase), reparse=reparse)
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
@@ -247,16 +254,24 @@ class _Steps:
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None, step: _Steps) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps, reparse: bool) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with step.locked(index_dir, lock_held, lock_wait_seconds):
+        if not lock_held and (index_dir / CHANGE_JOURNAL).exists():
+            # A live change holds the build lock until its journal is gone, so this one's process died with
+            # files moved aside: indexing the corpus so would make the change look complete (and them deletable).
+            raise ChangePending(f"an interrupted article change is pending in {index_dir}; run `qa-service index "
+                                f"--corpus {corpus_dir} --index {index_dir}` to put the corpus back first "
+                                "(nothing was built)")
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
         previous = read_carryover(index_dir / current if current else None, model=embedder.name,
                                   encoder=embedder.encoder, dimension=embedder.dimension, index_format=FORMAT,
                                   vector_formats=VECTOR_FORMATS)
+        if reparse:
+            previous.forget_parses()
         # The corpus is listed, read and fingerprinted in one pass, under the lock: the manifest's
         # fingerprint is that of the files this generation holds, never of a listing taken earlier.
         corpus = step("read_corpus", read_corpus, corpus_dir, previous.known_files(), limits)

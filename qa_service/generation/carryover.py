@@ -67,13 +67,24 @@ class Carryover:
     cut: dict[str, CutArticle] = field(default_factory=dict)  # by article id
 
     def known_files(self) -> dict[tuple[str, str], Article]:
-        """(file name, content hash) -> article, for `corpus.load_corpus`."""
+        """(file name, content hash) -> article, for `corpus.load_corpus`.
+
+        The file name is part of the key because its suffix decides how the bytes are read (a saved
+        page as .txt is raw markup, as .html its article text).
+        """
         return {(c.article.source, c.article.content_hash): c.article for c in self.cut.values()}
 
     def cut_article(self, article: Article) -> CutArticle | None:
-        """The previous cut of this very article (same id and bytes), if there is one."""
+        """The previous cut of this very article (same file name and bytes, so the same parse), if there is one."""
         cut = self.cut.get(article.id)
-        return cut if cut is not None and cut.article.content_hash == article.content_hash else None
+        same_file = cut is not None and (cut.article.source, cut.article.content_hash) == \
+            (article.source, article.content_hash)
+        return cut if same_file else None
+
+    def forget_parses(self) -> None:
+        """Parse, cut and tokenise every file again (`qa-service index --force`); vectors are still reused,
+        being kept by the hash of the very text they encode."""
+        self.cut = {}
 
 
 def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dimension: int, index_format: int,

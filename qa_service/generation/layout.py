@@ -4,6 +4,8 @@
     gen-000007/        one complete generation (see embeddings/README.md)
     gen-000008.partial a generation being written; never read, removed by the next build
     .build.lock        held by the one build (or publish) allowed at a time
+    .admin-change.json the journal of an article change under way (corpus_change.py); a build that finds
+                       it without the change's locks refuses, since the corpus is then half-changed
 
 A generation holds MANIFEST, META (schema.sql), the two vector files, the FAISS index, the BM25
 index (lexical.py) and the sentence terms (lexical.SentenceTerms.FILE). build.py writes them;
@@ -29,6 +31,7 @@ KEEP_OLD_GENERATIONS = 2  # besides the served one: what a reader falls back to 
 VECTOR_FORMATS = (1, 2, 3, 4, 5, 6)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
+CHANGE_JOURNAL = ".admin-change.json"
 MANIFEST = "manifest.json"
 META = "meta.sqlite"
 PASSAGE_VECTORS = "passages.npy"
