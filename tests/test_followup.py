@@ -2,9 +2,12 @@
 
 import pytest
 
+from qa_service.config import Config
 from qa_service.followup import Turn, names, needs_context, read, retrieval_query
+from qa_service.generation.build import build_index
+from qa_service.service import QAService, Question, history_turn
 
-from .fixtures import FISHERY_ID, SEED_ID, TRAM_ID, WATER_ID
+from .fixtures import FISHERY_ID, SEED_CORPUS, SEED_ID, TRAM_ID, WATER_ID
 
 
 @pytest.mark.parametrize("question", [
@@ -123,6 +126,21 @@ def test_the_readme_follow_up_over_the_seed(client):
     assert second["context"]["pronouns"] == [{"word": "he", "as": "Pompeo"}]
     assert top_citation(second) == (SEED_ID, 3)
     assert "Kang Kyung-wha" in second["answer"]["text"]
+
+
+@pytest.fixture(scope="module")
+def seed_only(tmp_path_factory, embedder):
+    """A service over the seed corpus alone (`corpus/`, what `make run` serves on a fresh clone)."""
+    root = tmp_path_factory.mktemp("seed-only")
+    build_index(SEED_CORPUS, root / "index", embedder)
+    return QAService(Config(corpus_dir=SEED_CORPUS, index_dir=root / "index"), embedder=embedder)
+
+
+def test_the_readme_follow_up_over_the_seed_corpus_alone(seed_only):
+    first = seed_only.ask(Question("What did Pompeo warn about?"))
+    second = seed_only.ask(Question("Who did he call?", history=(history_turn("What did Pompeo warn about?", first),)))
+    assert second["context"]["pronouns"] == [{"word": "he", "as": "Pompeo"}]
+    assert "Pompeo telephoned South Korean Foreign Minister Kang Kyung-wha" in second["answer"]["text"]
 
 
 def test_clients_that_send_only_questions_and_answers_still_get_follow_ups(client):
