@@ -31,9 +31,10 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .config import MODES
 from .corpus import article_id_for
@@ -41,6 +42,7 @@ from .generation.build import ProgressFactory
 from .service import QAService, Question
 
 EVAL_TOP_K = 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,29 +80,37 @@ class ModeResult:
         return data
 
 
-def load_questions(path: Path, limit: int | None = None) -> list[EvalQuestion]:
-    """Questions from a JSON-lines file; with `limit`, that many spread evenly over the file."""
-    questions = []
+def read_json_lines(path: Path, parse: Callable[[dict, int], T], what: str) -> list[T]:
+    """`parse(item, line number)` of each JSON object in a JSON-lines file; a bad line is a ValueError naming it."""
+    parsed = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
-                text = item["question"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a question object ({exc})") from None
-            article = item.get("article") or item.get("file")
-            phrase = item.get("must_contain")
-            questions.append(EvalQuestion(
-                question=str(text).strip(),
-                answers=tuple(str(a) for a in item.get("answers") or ()),
-                article_id=article_id_for(article) if article else None,
-                paragraph=int(item["paragraph"]) if item.get("paragraph") is not None else None,
-                impossible=bool(item.get("is_impossible", False)) or ("must_contain" in item and not phrase),
-                id=str(item.get("id", number)),
-                must_contain=str(phrase) if phrase else None,
-            ))
+                parsed.append(parse(json.loads(line), number))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise ValueError(f"{path}:{number}: not a {what} ({exc})") from None
+    return parsed
+
+
+def _question(item: dict, number: int) -> EvalQuestion:
+    article = item.get("article") or item.get("file")
+    phrase = item.get("must_contain")
+    return EvalQuestion(
+        question=str(item["question"]).strip(),
+        answers=tuple(str(a) for a in item.get("answers") or ()),
+        article_id=article_id_for(article) if article else None,
+        paragraph=int(item["paragraph"]) if item.get("paragraph") is not None else None,
+        impossible=bool(item.get("is_impossible", False)) or ("must_contain" in item and not phrase),
+        id=str(item.get("id", number)),
+        must_contain=str(phrase) if phrase else None,
+    )
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[EvalQuestion]:
+    """Questions from a JSON-lines file; with `limit`, that many spread evenly over the file."""
+    questions = read_json_lines(path, _question, "question object")
     if limit is not None and limit < len(questions):
         questions = [questions[i * len(questions) // limit] for i in range(limit)]
     return questions

@@ -14,14 +14,13 @@ article and paragraph.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .evaluate import EVAL_TOP_K, percentile
+from .evaluate import EVAL_TOP_K, percentile, read_json_lines
 from .followup import Turn
 from .service import QAService, Question, history_turn
 
@@ -80,20 +79,14 @@ class ConversationResult:
         return total
 
 
+def _conversation(item: dict, number: int) -> Conversation:
+    turns = tuple(ConversationTurn(str(t["question"]).strip(), str(t.get("type") or "opener"),
+                                   t.get("must_contain") or None) for t in item["turns"])
+    return Conversation(str(item.get("id", number)), turns)
+
+
 def load_conversations(path: Path) -> list[Conversation]:
-    conversations = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                turns = tuple(ConversationTurn(str(t["question"]).strip(), str(t.get("type") or "opener"),
-                                               t.get("must_contain") or None) for t in item["turns"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a conversation object ({exc})") from None
-            conversations.append(Conversation(str(item.get("id", number)), turns))
-    return conversations
+    return read_json_lines(path, _conversation, "conversation object")
 
 
 def _spaced(text: str) -> str:
