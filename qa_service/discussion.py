@@ -31,7 +31,7 @@ from .clues import QUESTION
 from .followup import Reading
 from .generation.read import Snapshot
 from .search import Filters, Hit, Query, allowed_rows, name_terms, sentence_scores
-from .text import STOPWORDS, tokenize
+from .text import tokenize
 
 TERM_SHARE_WEIGHT = 0.25  # lower than for a fresh question: the editorial's own topic words are in every sentence
 PASSAGE_WEIGHT = 3.0  # of the cosine of the sentence's passage: a follow-up's few words need their surroundings
@@ -46,10 +46,14 @@ FOUND_THRESHOLD = 1.1  # the best sentence's score below which the editorial is 
 
 # "Which clubs …?", "What interest rate …?": the thing asked about, named after which/what. Generic words of
 # the kind of answer ("what reason", "which year") say nothing about the editorial's subject.
-ASKED_THING = re.compile(r"\b(?:which|what)\s+(\w[\w-]*)(?:\s+(\w[\w-]*))?", re.IGNORECASE)
+# The noun after which/what, or the two words before the verb that follows them ("what interest rate is").
+ASKED_THING = re.compile(r"\b(?:which|what)\s+(\w[\w-]*)", re.IGNORECASE)
+ASKED_PHRASE = re.compile(r"\b(?:which|what)\s+\w[\w-]*\s+(\w[\w-]*)\s+(?:is|are|was|were|do|does|did|has|have|had|"
+                          r"will|would|can|could|should)\b", re.IGNORECASE)
 GENERIC_THINGS = frozenset(tokenize("""kind kinds sort sorts type types way ways reason reasons year years date day days
     month time times number numbers amount percentage share proportion part point thing things one ones else
-    happened happen exactly"""))
+    happened happen exactly person people man woman men women leader official country countries city town place
+    nation group company firm side sides issue problem word words name names role step steps"""))
 
 
 @dataclass(frozen=True)
@@ -123,11 +127,8 @@ def answer_in_article(snapshot: Snapshot, query: Query, reading: Reading, rows: 
 
 def asked_thing(question: str) -> str | None:
     """The lexical term of the thing a which/what question asks about ("clubs" -> "club"), or None."""
-    match = ASKED_THING.search(question)
-    if not match:
-        return None
-    words = [w for w in match.groups() if w and w.lower() not in STOPWORDS]
-    terms = tokenize(words[-1]) if words else []
+    match = ASKED_PHRASE.search(question) or ASKED_THING.search(question)
+    terms = tokenize(match.group(1)) if match else []
     return terms[0] if terms and terms[0] not in GENERIC_THINGS else None
 
 
