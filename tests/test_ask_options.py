@@ -84,6 +84,14 @@ def test_chat_keeps_the_conversation_and_prints_citations(runner, built_index):
     assert "(reading" not in turns[3] and "searched" not in turns[3]
 
 
+def test_chat_declines_a_follow_up_that_editorial_does_not_answer(runner, built_index):
+    piped = "Where did the Kessling tram derailment happen?\nWhich airline did he fly?\n"
+    result = runner.invoke(main, ["chat", "--index", str(built_index[1])], input=piped)
+    follow_up = result.output.split("\nyou> ")[2]
+    assert "searched in: After the Kessling derailment" in follow_up
+    assert "I couldn't find this in that editorial." in follow_up
+
+
 def test_chat_without_an_index_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(main, ["chat", "--index", str(tmp_path / "missing")], input="hello\n")
     assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
