@@ -11,110 +11,23 @@ A question encoded while no other encode runs in any worker uses every core inst
 from __future__ import annotations
 
 import io
-import json
 import os
 import threading
-import time
 
-from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
-from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
 from .config import Config
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
+from .worker import REQUEST_READ_SECONDS, ClientSocket, QAWorker, SlowClient, current
 
-# A request's line, headers and body must all arrive within this many seconds of its first byte. A client that
-# trickles its request holds one worker thread at most this long, then gets 408 (or the connection closes).
-REQUEST_READ_SECONDS = 10.0
 # Threads per worker beyond --threads that only read requests: up to this many slow clients per worker cost
 # their own connections and nothing else (each at most REQUEST_READ_SECONDS).
 READER_THREADS = 32
 # Statuses after which the rest of the request is not read: the connection is closed, and says so.
 CLOSING_STATUSES = ("408", "413")
-_current = threading.local()  # the gunicorn request a worker thread is serving
-
-
-class SlowClient(NoMoreData):
-    """The request did not arrive within REQUEST_READ_SECONDS (gunicorn closes quietly on NoMoreData)."""
-
-
-class _DeadlineSocket:
-    """A client socket whose reads for one request share one deadline; everything else passes through.
-
-    gunicorn's gthread worker reads a request with blocking recv() calls and no timeout, so eight clients
-    sending 3 bytes of a 1,000-byte body held every thread of a worker for as long as they liked.
-    """
-
-    def __init__(self, sock, seconds: float):
-        self._sock = sock
-        self._seconds = seconds
-        self._deadline: float | None = None
-        self._armed = True
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-    def new_request(self) -> None:
-        self._deadline, self._armed = None, True  # the clock starts at the request's first read
-
-    def request_read(self) -> None:
-        """The request is read whole: later reads (gunicorn draining the connection) keep their own timeouts."""
-        self._armed = False
-
-    def recv(self, size: int, *flags):
-        if not self._armed:
-            return self._sock.recv(size, *flags)
-        now = time.monotonic()
-        if self._deadline is None:
-            self._deadline = now + self._seconds
-        remaining = self._deadline - now
-        if remaining <= 0:
-            raise SlowClient()
-        prior = self._sock.gettimeout()
-        self._sock.settimeout(remaining if prior is None else min(remaining, prior))
-        try:
-            return self._sock.recv(size, *flags)
-        except TimeoutError:
-            raise SlowClient() from None
-        finally:
-            self._sock.settimeout(prior)
-
-
-def _json_error(sock, status_int: int, reason: str, message: str) -> None:
-    """gunicorn's answer to a request it refuses itself (bad request line, header too large ...), as JSON with
-    the same security headers as the application's answers, instead of an HTML page."""
-    from .web import SECURITY_HEADERS
-
-    code = reason.lower().replace(" ", "_") or "bad_request"
-    body = json.dumps({"error": {"code": code, "message": message or reason}}).encode()
-    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
-               "Cache-Control": "no-store", **SECURITY_HEADERS}
-    head = f"HTTP/1.1 {status_int} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
-
-
-class QAWorker(ThreadWorker):
-    """gunicorn's threaded worker with a deadline on reading each request and JSON for the requests it refuses."""
-
-    def init_process(self):
-        gunicorn_util.write_error = _json_error  # the one place gunicorn writes its own error pages (workers/base.py)
-        super().init_process()
-
-    def handle(self, conn):
-        if not isinstance(conn.sock, _DeadlineSocket):
-            conn.sock = _DeadlineSocket(conn.sock, REQUEST_READ_SECONDS)  # before the parser is made from it
-        conn.sock.new_request()
-        return super().handle(conn)
-
-    def handle_request(self, req, conn):
-        _current.req, _current.sock = req, conn.sock
-        try:
-            return super().handle_request(req, conn)
-        finally:
-            _current.req = _current.sock = None
 
 
 class _GuardedInput:
@@ -202,12 +115,12 @@ def guarded(app, slots: int, limit: int):
     def wsgi(environ, start_response):
         stream = _GuardedInput(environ["wsgi.input"])
         environ["wsgi.input"] = _read_body(environ, stream, limit)
-        sock = getattr(_current, "sock", None)
-        if isinstance(sock, _DeadlineSocket):
+        sock = getattr(current, "sock", None)
+        if isinstance(sock, ClientSocket):
             sock.request_read()  # an answer that takes long (an admin build) must not run out the read deadline
 
         def start(status, headers, exc_info=None):
-            req = getattr(_current, "req", None)
+            req = getattr(current, "req", None)
             if req is not None and (stream.failed or status[:3] in CLOSING_STATUSES):
                 req.must_close = True
             return start_response(status, headers, exc_info)
@@ -281,6 +194,7 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
         "workers": workers,
         "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
         "worker_class": QAWorker,
+        "sendfile": False,  # a static file is written through QAWorker's sockets, which never block a thread
         # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
         # second server took over the first's. Nothing here uses gunicornc.
         "control_socket_disable": True,
