@@ -80,6 +80,14 @@ def test_pages_of_the_list_cover_every_article_once(browse):
     assert titles(client.get("/articles?page=x").get_data(as_text=True)) == seen[:PAGE_SIZE]
 
 
+@pytest.mark.parametrize(("page", "shown"), [
+    ("%C2%B2", 1), ("1%E2%81%B0", 1), ("%D9%A2", 1),  # "²", "1⁰", an Arabic-Indic 2: digits to str.isdigit
+    ("9" * 5000, 3), ("0", 1), ("-2", 1), ("", 1)])
+def test_a_page_number_that_is_not_a_plain_number_is_never_an_error(browse, page, shown):
+    response = browse[0].get(f"/articles?page={page}")
+    assert response.status_code == 200 and f"Page {shown} of 3" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("query, expected", [
     ("korea", ["Korea talks stall", "Korea talks resume"]),
     ("KOREA stall", ["Korea talks stall"]),
