@@ -203,7 +203,10 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
         "keepalive": 5,
     }
     if access_log:
-        options.update({"accesslog": "-", "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'})
+        # The request line without its query string (the method, path and protocol), unless the operator logs
+        # questions: a shared link (`/?q=…`) carries the question, and questions can be personal.
+        request = "%(r)s" if config.log_questions else "%(m)s %(U)s %(H)s"
+        options.update({"accesslog": "-", "access_log_format": f'%(h)s "{request}" %(s)s %(b)s %(M)sms'})
     metrics_folder = enable_multiprocess()  # before any worker: /metrics adds up every worker's counts
     configure_event_log()
     admin = "enabled" if config.admin_token else "disabled"

@@ -4,6 +4,7 @@ import io
 import os
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,25 @@ def test_served_errors_are_json(server):
     assert status == 400 and data["error"]["code"] == "invalid_request"
     status, data = http(base + "/api/missing")
     assert status == 404 and "error" in data
+
+
+@pytest.mark.parametrize("log_questions", [False, True])
+def test_the_access_log_carries_a_shared_links_question_only_when_questions_are_logged(fresh_index, tmp_path,
+                                                                                      log_questions):
+    corpus, index = fresh_index
+    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus),
+           "QA_CACHE_DIR": str(PROJECT_ROOT / "embeddings"), "QA_LOG_QUESTIONS": "1" if log_questions else "0"}
+    with open(tmp_path / "access.log", "w+") as access:
+        served = ServeProcess(env, tmp_path / "server.log", workers=1, threads=2, stdout=access)
+        try:
+            served.wait_ready(120)
+            with urllib.request.urlopen(served.base + "/?q=Is+my+diagnosis+covered%3F", timeout=30) as response:
+                assert response.status == 200
+        finally:
+            served.stop()
+        logged = (tmp_path / "access.log").read_text()
+    assert '"GET / HTTP/1.1" 200' in logged or log_questions, logged
+    assert ("diagnosis" in logged) is log_questions, logged
 
 
 # --- the read deadline (worker.ClientSocket), without gunicorn -------------------------------------------------
