@@ -10,8 +10,10 @@ A question encoded while no other encode runs in any worker uses every core inst
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import socket
 import threading
 
 from gunicorn.app.base import BaseApplication
@@ -178,6 +180,32 @@ class _Gunicorn(BaseApplication):
         return guarded(app, slots=self.app_slots, limit=self.qa_config.max_body_bytes)
 
 
+class CannotListen(Exception):
+    """The server's address cannot be bound (in use, or not an address of this machine): one line says which."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here and handed to gunicorn (`fd://`), so that the start is logged only once
+    the address is the server's, and an address in use is one line instead of gunicorn's five retries."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a restart need not wait
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            other = port + 1 if port < 65535 else port - 1
+            raise CannotListen(f"port {port} on {host} is in use (another server?): stop it, or choose another "
+                               f"port with PORT={other} make run (qa-service serve --port {other})") from None
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
                  access_log: bool = True) -> None:
     """Each worker loads the model once at start (never per request) and then serves threads."""
@@ -189,8 +217,9 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     # doubled the latency (BENCHMARKS.md, "Serving over HTTP").
     solo_threads = 0 if config.encoder_solo_threads is None else config.encoder_solo_threads
     config = config.with_overrides(encoder_threads=compute_threads, encoder_solo_threads=solo_threads)
+    listener = listen(host, port)
     options = {
-        "bind": f"{host}:{port}",
+        "bind": f"fd://{listener.fileno()}",
         "workers": workers,
         "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
         "worker_class": QAWorker,
@@ -210,11 +239,12 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     metrics_folder = enable_multiprocess()  # before any worker: /metrics adds up every worker's counts
     configure_event_log()
     admin = "enabled" if config.admin_token else "disabled"
-    log_event("start", bind=options["bind"], workers=workers, threads=threads, admin_api=admin,
+    log_event("start", bind=f"{host}:{port}", workers=workers, threads=threads, admin_api=admin,
               log_questions=config.log_questions, index_dir=str(config.index_dir),
               message=f"admin API {admin}: POST/DELETE /api/articles "
                       + ("need the token" if config.admin_token else "answer 403 (set QA_ADMIN_TOKEN to enable)"))
     try:
         _Gunicorn(config, options, compute_threads, app_slots=threads).run()
     finally:
+        listener.close()
         remove_multiprocess_folder(metrics_folder)

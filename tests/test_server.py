@@ -3,6 +3,8 @@
 import io
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -76,6 +78,21 @@ def test_the_access_log_carries_a_shared_links_question_only_when_questions_are_
         logged = (tmp_path / "access.log").read_text()
     assert '"GET / HTTP/1.1" 200' in logged or log_questions, logged
     assert ("diagnosis" in logged) is log_questions, logged
+
+
+def test_a_port_in_use_is_one_line_naming_it_and_the_start_is_not_logged(fresh_index):
+    corpus, index = fresh_index
+    env = {**os.environ, "QA_INDEX_DIR": str(index), "QA_CORPUS_DIR": str(corpus)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "qa_service.cli", "serve", "--port", str(port)], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port} on 127.0.0.1 is in use" in lines[0], done.stderr
+    assert f"PORT={port + 1} make run" in lines[0]
 
 
 # --- the read deadline (worker.ClientSocket), without gunicorn -------------------------------------------------
