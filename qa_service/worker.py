@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import selectors
 import socket
 import threading
@@ -36,6 +37,7 @@ LINGER_BYTES = 65536  # read and dropped while lingering, at most (as close_grac
 # Bytes of responses written by a worker's application and not yet taken by their clients. Past it, the
 # connection whose response does not fit is closed: stalled clients cannot grow a worker's memory.
 UNSENT_BYTES = 64 << 20
+log = logging.getLogger(__name__)
 current = threading.local()  # the gunicorn request (.req) and ClientSocket (.sock) a worker thread is serving
 
 
@@ -119,6 +121,8 @@ class ClientSocket:
         if not view:
             return
         if not self._budget.take(len(view)):
+            log.warning("closing a connection: its answer's %d unsent bytes do not fit in the worker's %d MiB for "
+                        "answers that clients have not taken", len(view), self._budget.limit >> 20)
             self.drop()
             raise BrokenPipeError(errno.EPIPE, "the worker holds too many unsent responses: connection closed")
         self._unsent.append(view)

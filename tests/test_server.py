@@ -156,7 +156,7 @@ def test_a_response_the_client_does_not_read_is_kept_not_waited_for(socket_pair)
     assert received == response and sock.unsent_bytes == 0 and sock.flush()
 
 
-def test_unsent_responses_are_bounded_per_worker():
+def test_unsent_responses_are_bounded_per_worker(caplog):
     """Past the worker's budget of unsent bytes, the connection whose response does not fit is given up (gunicorn
     takes BrokenPipeError as a client gone) and keeps nothing; what a client reads goes back to the budget."""
     budget = worker_module._Budget(1 << 20)
@@ -168,6 +168,7 @@ def test_unsent_responses_are_bounded_per_worker():
         with pytest.raises(BrokenPipeError):
             second.sendall(b"y" * ((1 << 20) - 1))
         assert second.unsent_bytes == 0 and budget.used == first.unsent_bytes
+        assert "do not fit in the worker's 1 MiB" in caplog.text
         reader = pairs[0][0]
         reader.settimeout(10)
         while first.unsent_bytes:
