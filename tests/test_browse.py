@@ -44,7 +44,7 @@ def browse(tmp_path_factory):
 
 
 def titles(html: str) -> list[str]:
-    return re.findall(r'class="article-link" href="[^"]+">([^<]+)</a>', html.replace("&#39;", "'"))
+    return re.findall(r'class="article-link" href="[^"]+"><bdi>([^<]+)</bdi></a>', html.replace("&#39;", "'"))
 
 
 def test_order_is_dated_newest_first_then_undated_by_title_ignoring_punctuation(browse):
