@@ -189,9 +189,9 @@ def answers_health_checks(server: Server, times: int, pause: float = 0.0) -> boo
 
 @slow
 def test_clients_that_never_read_cost_their_connections_not_the_service(server):
-    """60 clients (more than the worker's 36 threads) each send 200 pipelined requests and never read a byte.
-    /healthz and a question must still be answered throughout, and the stalled connections are closed once
-    their responses have not been taken within the write deadline."""
+    """60 clients (more than the worker's 36 threads) each send 400 pipelined requests (8 MB of answers, more
+    than their sockets buffer) and never read a byte. /healthz and a question must still be answered throughout,
+    and the stalled connections are closed once their answers have not been taken within the write deadline."""
     request = b"GET /static/chat.js HTTP/1.1\r\nHost: t\r\n\r\n"
     with ExitStack() as stalled:
         for _ in range(60):
@@ -199,7 +199,7 @@ def test_clients_that_never_read_cost_their_connections_not_the_service(server):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
             sock.settimeout(30)
             sock.connect(("127.0.0.1", server.port))
-            sock.sendall(request * 200)
+            sock.sendall(request * 400)
         time.sleep(3)  # every thread that writes to them has filled their buffers by now
         assert answers_health_checks(server, 8, pause=0.5)
         body = b'{"question": "What did Pompeo warn about?"}'
