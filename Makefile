@@ -10,6 +10,7 @@ DATA ?= ../shared/data
 .PHONY: venv run index test lint browser bench eval clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing qa_service and its dependencies into $(VENV) (once; a few minutes, quietly)..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch that this machine holds; installed first so nothing pulls a CUDA build.
@@ -22,8 +23,9 @@ venv: $(STAMP)
 index: $(STAMP)
 	$(BIN)/qa-service index
 
+# serve says in one line why it could not start (a port in use names PORT=); make's "*** Error" would add nothing
 run: index
-	$(BIN)/qa-service serve --host $(HOST) --port $(PORT)
+	@$(BIN)/qa-service serve --host $(HOST) --port $(PORT) || true
 
 browser:
 	@command -v chromium >/dev/null || sh scripts/install-browser.sh

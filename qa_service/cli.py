@@ -250,10 +250,13 @@ def progress_lines(total: int, label: str, every: float = PROGRESS_EVERY_SECONDS
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, index_dir, corpus_dir, workers: int, threads: int) -> None:
     """Serve the chat page and the JSON API under gunicorn."""
-    from .server import run_gunicorn
+    from .server import CannotListen, run_gunicorn
 
     config = _config(ctx, index_dir=index_dir, corpus_dir=corpus_dir)
-    run_gunicorn(config, host=host, port=port, workers=workers, threads=threads)
+    try:
+        run_gunicorn(config, host=host, port=port, workers=workers, threads=threads)
+    except CannotListen as exc:
+        _fail(str(exc))
 
 
 def _filter_options(command):

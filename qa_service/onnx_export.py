@@ -63,7 +63,8 @@ def export_folder(model_path: str, model_name: str, cache_dir: Path, int8: bool)
             log.warning("the ONNX export in %s is damaged (%s); exporting it again", target, damage)
             shutil.rmtree(target)
         if not (target / wanted).exists():
-            log.info("exporting %s to ONNX (%s) in %s, once", model_path, wanted, target)
+            # Shown by default (a warning): the first build or server start is otherwise silent for ~15 s.
+            log.warning("exporting the model %s to ONNX once (~15 s) into %s", model_name, target)
             _export(model_path, target, fingerprint, int8)
     return target
 

@@ -10,111 +10,26 @@ A question encoded while no other encode runs in any worker uses every core inst
 
 from __future__ import annotations
 
+import errno
 import io
-import json
 import os
+import socket
 import threading
-import time
 
-from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
-from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
 from .config import Config
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
+from .worker import REQUEST_READ_SECONDS, ClientSocket, QAWorker, SlowClient, current
 
-# A request's line, headers and body must all arrive within this many seconds of its first byte. A client that
-# trickles its request holds one worker thread at most this long, then gets 408 (or the connection closes).
-REQUEST_READ_SECONDS = 10.0
 # Threads per worker beyond --threads that only read requests: up to this many slow clients per worker cost
 # their own connections and nothing else (each at most REQUEST_READ_SECONDS).
 READER_THREADS = 32
 # Statuses after which the rest of the request is not read: the connection is closed, and says so.
 CLOSING_STATUSES = ("408", "413")
-_current = threading.local()  # the gunicorn request a worker thread is serving
-
-
-class SlowClient(NoMoreData):
-    """The request did not arrive within REQUEST_READ_SECONDS (gunicorn closes quietly on NoMoreData)."""
-
-
-class _DeadlineSocket:
-    """A client socket whose reads for one request share one deadline; everything else passes through.
-
-    gunicorn's gthread worker reads a request with blocking recv() calls and no timeout, so eight clients
-    sending 3 bytes of a 1,000-byte body held every thread of a worker for as long as they liked.
-    """
-
-    def __init__(self, sock, seconds: float):
-        self._sock = sock
-        self._seconds = seconds
-        self._deadline: float | None = None
-        self._armed = True
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-    def new_request(self) -> None:
-        self._deadline, self._armed = None, True  # the clock starts at the request's first read
-
-    def request_read(self) -> None:
-        """The request is read whole: later reads (gunicorn draining the connection) keep their own timeouts."""
-        self._armed = False
-
-    def recv(self, size: int, *flags):
-        if not self._armed:
-            return self._sock.recv(size, *flags)
-        now = time.monotonic()
-        if self._deadline is None:
-            self._deadline = now + self._seconds
-        remaining = self._deadline - now
-        if remaining <= 0:
-            raise SlowClient()
-        prior = self._sock.gettimeout()
-        self._sock.settimeout(remaining if prior is None else min(remaining, prior))
-        try:
-            return self._sock.recv(size, *flags)
-        except TimeoutError:
-            raise SlowClient() from None
-        finally:
-            self._sock.settimeout(prior)
-
-
-def _json_error(sock, status_int: int, reason: str, message: str) -> None:
-    """gunicorn's answer to a request it refuses itself (bad request line, header too large ...), as JSON with
-    the same security headers as the application's answers, instead of an HTML page."""
-    from .web import SECURITY_HEADERS
-
-    code = reason.lower().replace(" ", "_") or "bad_request"
-    body = json.dumps({"error": {"code": code, "message": message or reason}}).encode()
-    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
-               "Cache-Control": "no-store", **SECURITY_HEADERS}
-    head = f"HTTP/1.1 {status_int} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
-
-
-class QAWorker(ThreadWorker):
-    """gunicorn's threaded worker with a deadline on reading each request and JSON for the requests it refuses."""
-
-    def init_process(self):
-        gunicorn_util.write_error = _json_error  # the one place gunicorn writes its own error pages (workers/base.py)
-        super().init_process()
-
-    def handle(self, conn):
-        if not isinstance(conn.sock, _DeadlineSocket):
-            conn.sock = _DeadlineSocket(conn.sock, REQUEST_READ_SECONDS)  # before the parser is made from it
-        conn.sock.new_request()
-        return super().handle(conn)
-
-    def handle_request(self, req, conn):
-        _current.req, _current.sock = req, conn.sock
-        try:
-            return super().handle_request(req, conn)
-        finally:
-            _current.req = _current.sock = None
 
 
 class _GuardedInput:
@@ -202,12 +117,12 @@ def guarded(app, slots: int, limit: int):
     def wsgi(environ, start_response):
         stream = _GuardedInput(environ["wsgi.input"])
         environ["wsgi.input"] = _read_body(environ, stream, limit)
-        sock = getattr(_current, "sock", None)
-        if isinstance(sock, _DeadlineSocket):
+        sock = getattr(current, "sock", None)
+        if isinstance(sock, ClientSocket):
             sock.request_read()  # an answer that takes long (an admin build) must not run out the read deadline
 
         def start(status, headers, exc_info=None):
-            req = getattr(_current, "req", None)
+            req = getattr(current, "req", None)
             if req is not None and (stream.failed or status[:3] in CLOSING_STATUSES):
                 req.must_close = True
             return start_response(status, headers, exc_info)
@@ -265,6 +180,32 @@ class _Gunicorn(BaseApplication):
         return guarded(app, slots=self.app_slots, limit=self.qa_config.max_body_bytes)
 
 
+class CannotListen(Exception):
+    """The server's address cannot be bound (in use, or not an address of this machine): one line says which."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here and handed to gunicorn (`fd://`), so that the start is logged only once
+    the address is the server's, and an address in use is one line instead of gunicorn's five retries."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a restart need not wait
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            other = port + 1 if port < 65535 else port - 1
+            raise CannotListen(f"port {port} on {host} is in use (another server?): stop it, or choose another "
+                               f"port with PORT={other} make run (qa-service serve --port {other})") from None
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
 def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads: int = 4,
                  access_log: bool = True) -> None:
     """Each worker loads the model once at start (never per request) and then serves threads."""
@@ -276,11 +217,13 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     # doubled the latency (BENCHMARKS.md, "Serving over HTTP").
     solo_threads = 0 if config.encoder_solo_threads is None else config.encoder_solo_threads
     config = config.with_overrides(encoder_threads=compute_threads, encoder_solo_threads=solo_threads)
+    listener = listen(host, port)
     options = {
-        "bind": f"{host}:{port}",
+        "bind": f"fd://{listener.fileno()}",
         "workers": workers,
         "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
         "worker_class": QAWorker,
+        "sendfile": False,  # a static file is written through QAWorker's sockets, which never block a thread
         # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
         # second server took over the first's. Nothing here uses gunicornc.
         "control_socket_disable": True,
@@ -289,15 +232,19 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
         "keepalive": 5,
     }
     if access_log:
-        options.update({"accesslog": "-", "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'})
+        # The request line without its query string (the method, path and protocol), unless the operator logs
+        # questions: a shared link (`/?q=…`) carries the question, and questions can be personal.
+        request = "%(r)s" if config.log_questions else "%(m)s %(U)s %(H)s"
+        options.update({"accesslog": "-", "access_log_format": f'%(h)s "{request}" %(s)s %(b)s %(M)sms'})
     metrics_folder = enable_multiprocess()  # before any worker: /metrics adds up every worker's counts
     configure_event_log()
     admin = "enabled" if config.admin_token else "disabled"
-    log_event("start", bind=options["bind"], workers=workers, threads=threads, admin_api=admin,
+    log_event("start", bind=f"{host}:{port}", workers=workers, threads=threads, admin_api=admin,
               log_questions=config.log_questions, index_dir=str(config.index_dir),
               message=f"admin API {admin}: POST/DELETE /api/articles "
                       + ("need the token" if config.admin_token else "answer 403 (set QA_ADMIN_TOKEN to enable)"))
     try:
         _Gunicorn(config, options, compute_threads, app_slots=threads).run()
     finally:
+        listener.close()
         remove_multiprocess_folder(metrics_folder)

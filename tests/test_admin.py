@@ -332,6 +332,25 @@ def test_unreadable_uploads_are_400_and_change_nothing(env, content, filename, c
     assert version(env) == before and tree(env.root) == files
 
 
+PAGE = "<html><head><title>{}</title></head><body><article><p>" + "The ferry fare rose again this spring. " * 8 + \
+    "</p></article></body></html>"
+
+
+@pytest.mark.parametrize(("content", "filename"), [
+    (b"---\ntitle: " + b"x" * 5000 + b"\n---\n\nText.\n", "long.md"),
+    (b"x" * 301 + b"\n\nText.\n", "long.txt"),
+    (PAGE.format("y" * 400).encode(), "long.html"),
+    (b"---\ntitle: Fine\nauthor: " + b"z" * 301 + b"\n---\n\nText.\n", "author.md"),
+])
+def test_an_uploaded_files_title_and_author_are_held_to_the_limit_of_json_ones(env, content, filename):
+    before, files = version(env), tree(env.root)
+    response = upload(env, content, filename)
+    assert response.status_code == 400, response.get_json()
+    assert "at most 300 characters" in response.get_json()["error"]["message"]
+    assert version(env) == before and tree(env.root) == files
+    assert upload(env, PAGE.format("y" * 300).encode(), "fits.html").status_code == 201
+
+
 def test_an_upload_without_the_file_field_is_400(env):
     response = env.client.post("/api/articles", data={"other": (io.BytesIO(b"T\n\nP.\n"), "a.txt")}, headers=AUTH,
                                content_type="multipart/form-data")

@@ -418,7 +418,7 @@ def test_a_full_disk_or_a_permission_error_is_one_line_and_leaves_the_index(tmp_
     assert client.get("/healthz").status_code == 200
 
 
-def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
+def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder, caplog):
     from qa_service.config import PROJECT_ROOT
     from qa_service.embedder import Embedder
     from qa_service.onnx_export import INT8_FILE
@@ -432,6 +432,9 @@ def test_a_damaged_onnx_export_is_detected_and_made_again(tmp_path, embedder):
     config = Config()
     again = Embedder(config.model, "onnx-int8", cache_dir=tmp_path / "models")
     assert (exported / INT8_FILE).stat().st_size == len(data)
+    # Both said on stderr by default (warnings): the export is ~15 s that would otherwise pass in silence.
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("is damaged" in m for m in said) and any("to ONNX once (~15 s)" in m for m in said), said
     probe = ["Who pollinates apple orchards?", "Pompeo warned Seoul."]
     assert np.allclose(again.encode(probe), embedder.encode(probe), atol=1e-5)
 

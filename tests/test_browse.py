@@ -44,7 +44,7 @@ def browse(tmp_path_factory):
 
 
 def titles(html: str) -> list[str]:
-    return re.findall(r'class="article-link" href="[^"]+">([^<]+)</a>', html.replace("&#39;", "'"))
+    return re.findall(r'class="article-link" href="[^"]+"><bdi>([^<]+)</bdi></a>', html.replace("&#39;", "'"))
 
 
 def test_order_is_dated_newest_first_then_undated_by_title_ignoring_punctuation(browse):
@@ -78,6 +78,14 @@ def test_pages_of_the_list_cover_every_article_once(browse):
     # Past the end or not a number: the nearest page, never an error.
     assert titles(client.get("/articles?page=99").get_data(as_text=True)) == seen[2 * PAGE_SIZE:]
     assert titles(client.get("/articles?page=x").get_data(as_text=True)) == seen[:PAGE_SIZE]
+
+
+@pytest.mark.parametrize(("page", "shown"), [
+    ("%C2%B2", 1), ("1%E2%81%B0", 1), ("%D9%A2", 1),  # "²", "1⁰", an Arabic-Indic 2: digits to str.isdigit
+    ("9" * 5000, 3), ("0", 1), ("-2", 1), ("", 1)])
+def test_a_page_number_that_is_not_a_plain_number_is_never_an_error(browse, page, shown):
+    response = browse[0].get(f"/articles?page={page}")
+    assert response.status_code == 200 and f"Page {shown} of 3" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("query, expected", [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from contextlib import ExitStack
 
 import pytest
 
@@ -173,6 +174,60 @@ def test_slow_clients_cost_their_connections_not_the_service(server):
         for client in slow_clients:
             client.close()
     assert "Traceback" not in server.log()
+
+
+def answers_health_checks(server: Server, times: int, pause: float = 0.0) -> bool:
+    """/healthz answers 200 within 5 s, `times` times in a row."""
+    for _ in range(times):
+        status, _, _, sock = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", timeout=5)
+        sock.close()
+        if status != 200:
+            return False
+        time.sleep(pause)
+    return True
+
+
+@slow
+def test_clients_that_never_read_cost_their_connections_not_the_service(server):
+    """60 clients (more than the worker's 36 threads) each send 400 pipelined requests (8 MB of answers, more
+    than their sockets buffer) and never read a byte. /healthz and a question must still be answered throughout,
+    and the stalled connections are closed once their answers have not been taken within the write deadline."""
+    request = b"GET /static/chat.js HTTP/1.1\r\nHost: t\r\n\r\n"
+    with ExitStack() as stalled:
+        for _ in range(60):
+            sock = stalled.enter_context(socket.socket())
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+            sock.settimeout(30)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(request * 400)
+        time.sleep(3)  # every thread that writes to them has filled their buffers by now
+        assert answers_health_checks(server, 8, pause=0.5)
+        body = b'{"question": "What did Pompeo warn about?"}'
+        status, _, _, sock = exchange(server, b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json"
+                                      b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+                                      timeout=10)
+        sock.close()
+        assert status == 200
+        deadline = time.monotonic() + 90
+        while "did not take a response" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "did not take a response within 10 s" in server.log()
+    assert "Traceback" not in server.log()
+
+
+@slow
+def test_clients_that_never_close_do_not_stall_the_worker(server):
+    """30 clients ask for `Connection: close`, then neither read nor close. Each closed connection waits for its
+    client's FIN (so the answer is not reset under it), but that wait must not hold up the other connections."""
+    with ExitStack() as quiet:
+        clients = [quiet.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+                   for _ in range(30)]
+        for sock in clients:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        assert answers_health_checks(server, 5)
+        for sock in clients:  # each was answered whole, then closed
+            status, headers, _ = read_response(sock)
+            assert (status, headers["connection"]) == (200, "close") and closed_by_server(sock)
 
 
 @slow

@@ -18,7 +18,7 @@ from typing import Literal, overload
 
 from flask import Blueprint, jsonify, request
 
-from ..article_fields import FieldError, article_file
+from ..article_fields import FieldError, article_file, check_read
 from ..corpus import (
     CORPUS_SUFFIXES,
     Article,
@@ -167,8 +167,11 @@ def add_article():
                        "send JSON {title, text, date?, url?, author?} or a multipart/form-data upload in field 'file'")
     try:
         article: Article = parse_text(text, name)
+        check_read(article.title, article.author)  # a JSON article's fields are checked already
     except CorpusError as exc:
         raise ApiError(400, "invalid_article", f"the article cannot be read: {exc}") from None
+    except FieldError as exc:
+        raise _bad("file", f"its {exc.field} {exc.reason}") from None
     config = current_config()
     if len(text.encode("utf-8")) > config.max_file_bytes:  # the corpus reader would skip the file
         raise ApiError(413, "article_too_large",

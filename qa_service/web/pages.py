@@ -79,6 +79,14 @@ def _day(value: str) -> str | None:
     return parse_iso_date(value, whole=True) if value else None
 
 
+def _page_number(value: str, last: int) -> int:
+    """`?page=`, within 1..last: not a number (str.isdigit also takes "²", which int() does not) is page 1, and
+    a number of more than 9 digits (int() refuses over 4,300) is past the last page anyway."""
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    return min(max(int(value[:9]), 1), last)
+
+
 @pages.get("/articles")
 def articles():
     """The list of articles: filtered by title/date words and a date range, in pages of PAGE_SIZE."""
@@ -94,8 +102,7 @@ def articles():
     if _day(until):
         listed = [a for a in listed if a.date and a.date <= _day(until)]
     pages_count = max(1, -(-len(listed) // PAGE_SIZE))
-    number = request.args.get("page", "1")
-    number = min(max(int(number), 1), pages_count) if number.isdigit() else 1
+    number = _page_number(request.args.get("page", ""), pages_count)
     shown = listed[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
     base = {k: v for k, v in (("q", query), ("from", since), ("to", until)) if v}
 
