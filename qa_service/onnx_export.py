@@ -30,16 +30,25 @@ FUSED_FILE = "onnx/model_fused.onnx"  # staging only: the fp32 graph the int8 fi
 SPEC_FILE = "qa_encoder.json"
 SPEC_VERSION = 4  # bumped whenever an export would give other vectors: exports and index vectors are made again
 TORCH_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "rust_model.ot")
+FINGERPRINT_BYTES = 1 << 16  # read from each end of each model file for its fingerprint
 log = logging.getLogger(__name__)
 
 
 def _source_fingerprint(model_path: str) -> str:
-    """Names, sizes and mtimes of the model's files: a changed model gets a fresh export."""
+    """Names, sizes and the first and last bytes of the model's files: a changed model gets a fresh export.
+
+    Not their modification times: two installs of the same model package (two clones' environments) share
+    one cache, and each would otherwise delete the other's export, under a process still loading it.
+    """
     digest = hashlib.sha256()
     root = Path(model_path)
     for file in sorted(p for p in root.rglob("*") if p.is_file() and "onnx" not in p.relative_to(root).parts):
-        stat = file.stat()
-        digest.update(f"{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(root)}\0{size}\n".encode())
+        with open(file, "rb") as handle:
+            digest.update(handle.read(FINGERPRINT_BYTES))
+            handle.seek(max(0, size - FINGERPRINT_BYTES))
+            digest.update(handle.read(FINGERPRINT_BYTES))
     return digest.hexdigest()[:16]
 
 

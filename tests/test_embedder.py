@@ -176,3 +176,22 @@ def test_warm_up_runs_every_question_length_on_both_sessions(monkeypatch):
     encoder.warm_up()
     assert sorted(runs) == sorted((n + 2, solo) for n in WARM_UP_LENGTHS for solo in (True, False))  # + [CLS], [SEP]
     assert encoder.runtime.lean.solo_session is not None, "a second session for a question that is alone"
+
+
+def test_the_export_is_keyed_by_the_models_files_not_their_times(tmp_path):
+    """Two installs of one model package (two clones) share one export instead of deleting each other's."""
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text('{"hidden_size": 384}')
+        (folder / "model.safetensors").write_bytes(bytes(range(256)) * 1000)
+    os.utime(tmp_path / "second" / "model.safetensors", (1, 1))
+
+    def fingerprint(name: str) -> str:
+        return onnx_export._source_fingerprint(str(tmp_path / name))
+
+    assert fingerprint("first") == fingerprint("second")
+    changed = bytearray((tmp_path / "second" / "model.safetensors").read_bytes())
+    changed[-1] ^= 1
+    (tmp_path / "second" / "model.safetensors").write_bytes(bytes(changed))
+    assert fingerprint("first") != fingerprint("second")
