@@ -44,6 +44,7 @@ from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_s
 from qa_service.search import CANDIDATES
 
 from . import load
+from .overview import bench_overview, render_overview, topics
 from .report import render
 from .system import load_average, machine, median, pct, versions
 
@@ -618,6 +619,8 @@ def main(argv: list[str] | None = None) -> None:
                                               50 if quick else 200)
         info.update(bench_http(index, corpus, questions, 100 if quick else 1000, 8 if quick else 2 * args.seconds,
                                8, work))
+        overview_topics = topics(args.data, corpus, 100 if quick else 400)
+        info["overview"] = bench_overview(index, corpus, squad_questions, overview_topics, work)
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
         info["calibration"]["at the end"] = calibrate(reference)
@@ -630,7 +633,7 @@ def main(argv: list[str] | None = None) -> None:
     info["minutes"] = (time.perf_counter() - started) / 60
     info["targets"] = TARGETS
     info["config_backend"] = Config().backend
-    args.out.write_text(render(info) + (render_scale(info) if args.scale else ""))
+    args.out.write_text(render(info) + render_overview(info["overview"]) + (render_scale(info) if args.scale else ""))
     if args.json:
         args.json.write_text(json.dumps(info, indent=1, default=str) + "\n")
     log(f"wrote {args.out} in {info['minutes']:.1f} min")
