@@ -114,20 +114,22 @@ def _candidate_rows(snapshot: Snapshot, query: Query, lexical: np.ndarray, allow
     return rows if allowed is None else np.intersect1d(rows, allowed)
 
 
-def overview(snapshot: Snapshot, query: Query, limit: int, filters: Filters | None = None) -> Overview:
-    """The editorials that discuss the query's topic, at most `limit`, with `total` how many there are."""
-    allowed = allowed_rows(snapshot, filters or Filters())
-    if snapshot.n_passages == 0 or limit <= 0 or (allowed is not None and len(allowed) == 0):
-        return Overview([], 0)
-    lexical = query.bm25()
-    rows = _candidate_rows(snapshot, query, lexical, allowed)
-    if len(rows) == 0:
-        return Overview([], 0)
+@dataclass(frozen=True)
+class _Scores:
+    """The candidate passages' scores and their editorials' (see the module's docstring)."""
+
+    passage: np.ndarray
+    sentences: SentenceScores
+    articles: np.ndarray  # article numbers of the candidate editorials
+    group: np.ndarray  # per passage: its editorial's index in `articles`
+    matches: np.ndarray  # per passage: does it match nearly as well as its editorial's best
+    score: np.ndarray  # per editorial
+
+
+def _score(snapshot: Snapshot, query: Query, rows: np.ndarray, lexical: np.ndarray) -> _Scores:
     assert snapshot.dense_vectors is not None
     dense = np.take(snapshot.dense_vectors, rows, axis=0) @ query.vector
     sentences = sentence_scores(snapshot, query, rows)
-    if len(sentences.rows) == 0 or float((2 * sentences.cosine + sentences.coverage).max()) < FOUND_EVIDENCE:
-        return Overview([], 0)
     best_lexical = float(lexical[rows].max())
     passage = (
         LEXICAL_WEIGHT * (lexical[rows] / best_lexical if best_lexical > 0 else 0.0)
@@ -143,11 +145,27 @@ def overview(snapshot: Snapshot, query: Query, limit: int, filters: Filters | No
     # shows what its title alone covers.
     sentence_group = np.repeat(group, np.diff(sentences.offsets))
     title = -_group_max(-sentences.coverage, sentence_group, n)
-    score = best + SHARE_WEIGHT * share + TITLE_WEIGHT * title
+    return _Scores(passage, sentences, articles, group, matches, best + SHARE_WEIGHT * share + TITLE_WEIGHT * title)
+
+
+def overview(snapshot: Snapshot, query: Query, limit: int, filters: Filters | None = None) -> Overview:
+    """The editorials that discuss the query's topic, at most `limit`, with `total` how many there are."""
+    allowed = allowed_rows(snapshot, filters or Filters())
+    if snapshot.n_passages == 0 or limit <= 0 or (allowed is not None and len(allowed) == 0):
+        return Overview([], 0)
+    lexical = query.bm25()
+    rows = _candidate_rows(snapshot, query, lexical, allowed)
+    if len(rows) == 0:
+        return Overview([], 0)
+    scores = _score(snapshot, query, rows, lexical)
+    sentences = scores.sentences
+    if len(sentences.rows) == 0 or float((2 * sentences.cosine + sentences.coverage).max()) < FOUND_EVIDENCE:
+        return Overview([], 0)
+    articles, score = scores.articles, scores.score
     top = float(score.max())
     discussing = np.flatnonzero(score >= DISCUSS_RATIO * top) if top > 0 else np.zeros(0, dtype=np.int64)
     discussing = discussing[np.lexsort((articles[discussing], -score[discussing]))]
-    chosen = [_editorial(snapshot, rows, matches, group, sentences, int(a), float(score[a]))
+    chosen = [_editorial(snapshot, rows, scores.matches, scores.group, scores.sentences, int(a), float(score[a]))
               for a in discussing[:limit]]
     return Overview(_by_date(snapshot, chosen), len(discussing))
 
@@ -157,7 +175,7 @@ def _editorial(snapshot: Snapshot, rows: np.ndarray, matches: np.ndarray, group:
     """One editorial's entry: its topic paragraphs and the sentence that states its position."""
     mine = np.flatnonzero(group == number)
     topical = mine[matches[mine]]
-    paragraphs = tuple(sorted({int(snapshot.passage_paragraph[rows[i]]) for i in topical}))
+    paragraphs = {int(snapshot.passage_paragraph[rows[i]]) for i in topical}
     entries = np.concatenate([np.arange(sentences.offsets[i], sentences.offsets[i + 1]) for i in mine])
     sentence_rows = sentences.rows[entries]
     vectors = np.take(snapshot.sentence_vectors, sentence_rows, axis=0).astype(np.float32)
@@ -165,7 +183,7 @@ def _editorial(snapshot: Snapshot, rows: np.ndarray, matches: np.ndarray, group:
     centre /= max(float(np.linalg.norm(centre)), 1e-9)
     clues = snapshot.sentence_clues[sentence_rows]
     place = np.arange(len(entries)) / max(len(entries) - 1, 1)  # 0 at the first sentence, 1 at the last
-    paragraph = snapshot.passage_paragraph[snapshot.sentence_passage[sentence_rows]]
+    in_paragraph = snapshot.passage_paragraph[snapshot.sentence_passage[sentence_rows]]
     key = (
         KEY_TOPIC_WEIGHT * sentences.cosine[entries]
         + KEY_COVERAGE_WEIGHT * sentences.coverage[entries]
@@ -173,8 +191,8 @@ def _editorial(snapshot: Snapshot, rows: np.ndarray, matches: np.ndarray, group:
         + KEY_OPINION_WEIGHT * ((clues & OPINION) > 0)
         - KEY_QUESTION_PENALTY * ((clues & QUESTION) > 0)
         + KEY_PLACE_WEIGHT * place + KEY_PLACE2_WEIGHT * place ** 2
-        + KEY_LAST_PARAGRAPH_WEIGHT * (paragraph == paragraph.max())
-        - KEY_FIRST_PARAGRAPH_PENALTY * (paragraph == 1)
+        + KEY_LAST_PARAGRAPH_WEIGHT * (in_paragraph == in_paragraph.max())
+        - KEY_FIRST_PARAGRAPH_PENALTY * (in_paragraph == 1)
         - KEY_SHORT_PENALTY * (snapshot.sentence_n_terms[sentence_rows] < SHORT_TERMS)
     )
     best = int(key.argmax())
@@ -182,8 +200,10 @@ def _editorial(snapshot: Snapshot, rows: np.ndarray, matches: np.ndarray, group:
     passage_row = int(snapshot.sentence_passage[row])
     start, end = (int(x) for x in snapshot.sentence_span[row])
     article_id = snapshot.passage_article[passage_row]
-    return Editorial(article_id, score, snapshot.passage_text[passage_row][start:end],
-                     int(snapshot.passage_paragraph[passage_row]), paragraphs)
+    paragraph = int(snapshot.passage_paragraph[passage_row])
+    # The key sentence's paragraph states the editorial's position on the topic: it is one that discusses it.
+    return Editorial(article_id, score, snapshot.passage_text[passage_row][start:end], paragraph,
+                     tuple(sorted({*paragraphs, paragraph})))
 
 
 def _by_date(snapshot: Snapshot, editorials: list[Editorial]) -> list[Editorial]:

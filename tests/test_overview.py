@@ -40,7 +40,7 @@ def test_an_overview_lists_the_editorial_that_discusses_the_topic(snapshot, embe
     paragraphs = snapshot.paragraphs[TRAM_ID]
     assert tram.sentence_text in paragraphs[tram.sentence_paragraph - 1]
     assert tram.paragraphs and all(1 <= p <= len(paragraphs) for p in tram.paragraphs)
-    assert list(tram.paragraphs) == sorted(set(tram.paragraphs))
+    assert list(tram.paragraphs) == sorted(set(tram.paragraphs)) and tram.sentence_paragraph in tram.paragraphs
 
 
 def test_an_editorial_that_does_not_discuss_the_topic_is_left_out(snapshot, embedder):
