@@ -121,7 +121,9 @@ def test_api_overview_wants_json(client):
 # --- qa-service overview --------------------------------------------------------------------------------------
 
 @pytest.fixture
-def runner(monkeypatch):
+def runner(monkeypatch, embedder):
+    """The CLI with the session's encoder (no second model load, no export into the user's cache)."""
+    monkeypatch.setattr("qa_service.embedder.Embedder", lambda *args, **kwargs: embedder)
     monkeypatch.delenv("QA_INDEX_DIR", raising=False)
     return CliRunner()
 
