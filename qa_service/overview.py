@@ -116,9 +116,8 @@ def _candidate_rows(snapshot: Snapshot, query: Query, lexical: np.ndarray, allow
 
 @dataclass(frozen=True)
 class _Scores:
-    """The candidate passages' scores and their editorials' (see the module's docstring)."""
+    """The candidate passages' sentences and matches, and their editorials' scores (see the module's docstring)."""
 
-    passage: np.ndarray
     sentences: SentenceScores
     articles: np.ndarray  # article numbers of the candidate editorials
     group: np.ndarray  # per passage: its editorial's index in `articles`
@@ -145,7 +144,7 @@ def _score(snapshot: Snapshot, query: Query, rows: np.ndarray, lexical: np.ndarr
     # shows what its title alone covers.
     sentence_group = np.repeat(group, np.diff(sentences.offsets))
     title = -_group_max(-sentences.coverage, sentence_group, n)
-    return _Scores(passage, sentences, articles, group, matches, best + SHARE_WEIGHT * share + TITLE_WEIGHT * title)
+    return _Scores(sentences, articles, group, matches, best + SHARE_WEIGHT * share + TITLE_WEIGHT * title)
 
 
 def overview(snapshot: Snapshot, query: Query, limit: int, filters: Filters | None = None) -> Overview:
