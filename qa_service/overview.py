@@ -62,11 +62,12 @@ SHORT_TERMS = 6
 # around the topic, taken off before the topic is searched (its words would match every editorial).
 _WRITER = r"(?:the\s+)?(?:paper|newspaper|editorials?|editors?|editorial\s+board|opinion\s+pages?)(?:'s|’s)?"
 _FRAMES = (
-    re.compile(r"^\s*(?:what|how)\b[^?]*?\b" + _WRITER + r"\s+(?:\w+\s+){0,3}?"
-               r"(?:(?:view|take|stance|position|opinion|verdict)\s+(?:of|on|about)|"
+    re.compile(r"^\s*(?:what|how|where|has|have|did|does|do)\b[^?]*?\b" + _WRITER + r"\s+(?:\w+\s+){0,3}?"
+               r"(?:(?:view|take|stance|position|opinion|verdict|stand|stood)\s+(?:of|on|about)|"
                r"about|of|on|regarding|towards?|to|view|judge|cover(?:ed)?|see|saw|treat(?:ed)?|"
                r"portray(?:ed)?|think|thought|feel|felt)\b\s*", re.IGNORECASE),
-    re.compile(r"^\s*(?:all\s+)?(?:the\s+)?(?:editorials?|opinions?|views?|overview)\s+(?:on|about|of|regarding)\s+",
+    re.compile(r"^\s*(?:(?:show|give|list|find)(?:\s+me)?\s+)?(?:all\s+)?(?:the\s+)?(?:editorials?|opinions?|views?|"
+               r"overview)\s+(?:on|about|of|regarding)\s+",
                re.IGNORECASE),
 )
 

@@ -25,6 +25,9 @@ def _overview(snapshot, embedder, topic, limit=10, filters=None):
     ("Editorials on the NHS winter crisis", "the NHS winter crisis"),
     ("How did the editorials react to the Lindt cafe siege in Sydney?", "the Lindt cafe siege in Sydney"),
     ("How has the paper covered the NHS?", "the NHS"),
+    ("Where did the paper stand on the euro?", "the euro"),
+    ("What did the editorials make of Obama's speech?", "Obama's speech"),
+    ("Show me the editorials on Greece", "Greece"),
     ("the tram derailment", "the tram derailment"),
     ("What has the paper said about?", "What has the paper said about"),  # nothing left: kept whole
 ])

@@ -8,10 +8,10 @@ window.QAOverview = (() => {
   // A question about the paper's editorials as a whole, not one editorial: "What has the paper said
   // about X?", "How did the editorials view X?", "Editorials on X", "What's the paper's view of X?".
   const WRITER = String.raw`(?:the\s+)?(?:paper|newspaper|editorials|editors|editorial\s+board)(?:'s|’s)?`;
-  const ABOUT = new RegExp(String.raw`^\s*(?:what|how)\b[^?]*?\b${WRITER}\s+(?:\w+\s+){0,3}?`
-    + String.raw`(?:about|of|on|regarding|towards?|to|view|judge|cover(?:ed)?|see|saw|treat(?:ed)?|portray(?:ed)?|`
-    + String.raw`think|thought|feel|felt)\b\s*\S`, "i");
-  const LIST = /^\s*(?:all\s+)?(?:the\s+)?(?:editorials|overview)\s+(?:on|about|of|regarding)\s+\S/i;
+  const ABOUT = new RegExp(String.raw`^\s*(?:what|how|where|has|have|did|does|do)\b[^?]*?\b${WRITER}\s+`
+    + String.raw`(?:\w+\s+){0,3}?(?:about|of|on|regarding|towards?|to|view|judge|cover(?:ed)?|see|saw|treat(?:ed)?|`
+    + String.raw`portray(?:ed)?|think|thought|feel|felt|stand|stood)\b\s*\S`, "i");
+  const LIST = /^\s*(?:(?:show|give|list|find)(?:\s+me)?\s+)?(?:all\s+)?(?:the\s+)?(?:editorials|overview)\s+(?:on|about|of|regarding)\s+\S/i;
 
   function isOverviewQuestion(text) {
     return typeof text === "string" && (ABOUT.test(text) || LIST.test(text));
