@@ -42,8 +42,9 @@ lint: $(STAMP)
 
 # Two tables, a row per retrieval mode. squad-dev: its questions on its articles (recall, answers, answered) and
 # on the editorials, which do not answer them (declined). Editorials: the reader questions of
-# editorial-questions/ on the 266 editorials + the seed (recall, answer sentence right, unanswerable declined), and
-# the conversations of editorial-conversations/ (per turn type: answer right, top passage right, answered).
+# editorial-questions/ on the 266 editorials + the seed (recall, answer sentence right, unanswerable declined),
+# the conversations of editorial-conversations/ (per turn type: answer right, top passage right, answered)
+# and the overview of each dev topic of editorial-topics/ (recall@10, precision, key-sentence hits).
 # Indexes are built once under EVAL_INDEX and reused.
 EVAL_INDEX ?= /tmp/qa-service-eval
 eval: $(STAMP)
@@ -55,7 +56,8 @@ eval: $(STAMP)
 	$(BIN)/qa-service eval --corpus $(EVAL_INDEX)/editorials-and-seed \
 		--questions $(DATA)/editorial-questions/questions.jsonl --index $(EVAL_INDEX)/editorials-and-seed-index \
 		--mode dense --mode lexical --mode hybrid \
-		--conversations $(DATA)/editorial-conversations/conversations.jsonl
+		--conversations $(DATA)/editorial-conversations/conversations.jsonl \
+		--topics $(DATA)/editorial-topics/topics.jsonl
 
 # Speed on this machine (~15 min): encoders, a user's whole build against a bare PyTorch encode, one added article,
 # /api/ask under gunicorn (keep-alive and connection-per-request clients, wrk load, the first questions after a

@@ -82,9 +82,11 @@ def body(question: str) -> str:
     return json.dumps({"question": question, "mode": "hybrid", "top_k": 5})
 
 
-def sequential(port: int, questions: list[str], warm_up: int = 30, new_connection: bool = False) -> dict:
+def sequential(port: int, questions: list[str], warm_up: int = 30, new_connection: bool = False,
+               path: str = "/api/ask", make_body=body) -> dict:
     """One request at a time, client-side latency of each (ms): over one keep-alive connection, or over a
-    new connection per request, as curl, urllib and `requests.post` ask."""
+    new connection per request, as curl, urllib and `requests.post` ask. `path` and `make_body` name
+    another route and its body (benchmarks/overview.py: /api/overview)."""
     connection = None if new_connection else http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "application/json"}
     latencies, server_ms, errors = [], [], 0
@@ -93,7 +95,7 @@ def sequential(port: int, questions: list[str], warm_up: int = 30, new_connectio
         if new_connection:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         assert connection is not None
-        connection.request("POST", "/api/ask", body(question), headers)
+        connection.request("POST", path, make_body(question), headers)
         response = connection.getresponse()
         payload = response.read()
         if new_connection:

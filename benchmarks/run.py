@@ -45,6 +45,7 @@ from qa_service.search import CANDIDATES
 
 from . import load
 from .conversations import bench_conversations, render_conversations
+from .overview import bench_overview, render_overview, topics
 from .report import render
 from .system import load_average, machine, median, pct, versions
 
@@ -622,6 +623,8 @@ def main(argv: list[str] | None = None) -> None:
         conversations = args.data / "editorial-conversations" / "conversations.jsonl"
         if conversations.is_file():
             info["conversations"] = bench_conversations(index, corpus, conversations, work, 1 if quick else 5)
+        overview_topics = topics(args.data, corpus, 100 if quick else 400)
+        info["overview"] = bench_overview(index, corpus, squad_questions, overview_topics, work)
         sizes = [len(base), 20_000] if quick else [len(base), HNSW_THRESHOLD, 40_000, 400_000]
         info["faiss"] = bench_faiss(base, query_vectors, sizes)
         info["calibration"]["at the end"] = calibrate(reference)
@@ -634,7 +637,8 @@ def main(argv: list[str] | None = None) -> None:
     info["minutes"] = (time.perf_counter() - started) / 60
     info["targets"] = TARGETS
     info["config_backend"] = Config().backend
-    args.out.write_text(render(info) + (render_conversations(info["conversations"]) if "conversations" in info else "")
+    args.out.write_text(render(info) + render_overview(info["overview"])
+                        + (render_conversations(info["conversations"]) if "conversations" in info else "")
                         + (render_scale(info) if args.scale else ""))
     if args.json:
         args.json.write_text(json.dumps(info, indent=1, default=str) + "\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .config import BACKENDS, DEFAULT_TOP_K, MAX_TOP_K, MODES, Config
+from .config import BACKENDS, DEFAULT_OVERVIEW_LIMIT, DEFAULT_TOP_K, MAX_OVERVIEW_LIMIT, MAX_TOP_K, MODES, Config
 
 PATH = click.Path(path_type=Path)
 
@@ -329,6 +329,55 @@ def ask(ctx: click.Context, question: str, top_k: int, mode: str, date_from, dat
     click.echo(format_result(result))
 
 
+@main.command()
+@click.argument("topic")
+@click.option("--limit", default=DEFAULT_OVERVIEW_LIMIT, show_default=True, type=click.IntRange(1, MAX_OVERVIEW_LIMIT),
+              help="Editorials to list at most.")
+@click.option("--index", "index_dir", type=PATH, envvar="QA_INDEX_DIR", show_envvar=True, help="Index folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON (as POST /api/overview).")
+@click.pass_context
+def overview(ctx: click.Context, topic: str, limit: int, index_dir, as_json: bool) -> None:
+    """What the editorials have said about TOPIC: each one that discusses it, by date, with its key sentence.
+
+    TOPIC is a topic ("the Charlie Hebdo killings") or a question about one ("What has the paper
+    said about the NHS?").
+    """
+    from .generation.read import IndexUnavailable
+    from .service import QAService, limit_math_threads
+
+    limit_math_threads()
+    config = _config(ctx, index_dir=index_dir)
+    topic = topic.strip()
+    if not topic:
+        _fail("the topic is empty")
+    if len(topic) > config.max_question_chars:
+        _fail(f"the topic is longer than {config.max_question_chars} characters")
+    try:
+        result = QAService(config).overview(topic, limit)
+    except IndexUnavailable as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_error(exc, f"use the index folder {config.index_dir}", index_unchanged=False))
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(format_overview(result))
+
+
+def format_overview(result: dict) -> str:
+    editorials = result["editorials"]
+    if not editorials:
+        return f"No editorial discusses {result['topic']!r}."
+    shown = f"{len(editorials)} of {result['total']}" if result["total"] > len(editorials) else str(result["total"])
+    lines = [f"{shown} editorial{'s' if result['total'] != 1 else ''} on {result['topic']!r}, by date:"]
+    for e in editorials:
+        paragraphs = ", ".join(f"¶{n}" for n in e["paragraphs"])
+        lines += ["", f"{e['date'] or 'undated'}  {e['title']}  ({paragraphs})",
+                  textwrap.fill(f"“{e['sentence']['text']}” (¶{e['sentence']['paragraph']})", width=100,
+                                initial_indent="    ", subsequent_indent="    ")]
+    return "\n".join(lines)
+
+
 CHAT_HISTORY_TURNS = 10  # as many earlier turns as the API takes (web/validation.py)
 CHAT_HELP = ("Ask about the editorials; follow-up questions refer to the earlier ones. "
              "/new starts a new conversation; /quit (or Ctrl-D) ends.")
@@ -449,11 +498,14 @@ def format_result(result: dict) -> str:
 @click.option("--conversations", "conversations_file", type=PATH,
               help="JSON-lines conversations about the corpus (../shared/data/editorial-conversations/): "
                    "each turn asked with the service's own earlier answers as history; a table per turn type.")
+@click.option("--topics", "topics_file", type=PATH,
+              help="JSON-lines topics (layout: ../shared/data/editorial-topics/README.md): the overview's "
+                   "recall@10, precision and key-sentence hits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, modes, limit, foreign_file, foreign_dir,
-                 foreign_index_dir, conversations_file, as_json: bool, quiet: bool) -> None:
+                 foreign_index_dir, conversations_file, topics_file, as_json: bool, quiet: bool) -> None:
     """Measure retrieval, answers and "not found" over a question set, through the same path as /api/ask.
 
     \b
@@ -461,7 +513,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     answer, the share of questions answered, and time per question. With --foreign-questions or
     --foreign-corpus, also the share of foreign questions declined: the foreign questions
     (default: --questions) asked against the foreign corpus (default: --corpus). With
-    --conversations, multi-turn conversations scored per turn type (opener, pronoun, ellipsis, …).
+    --conversations, multi-turn conversations scored per turn type (opener, pronoun, ellipsis, …); with
+    --topics, the overview of each topic (as /api/overview) scored: recall@10, precision, key-sentence hits.
     """
     import tempfile
 
@@ -469,13 +522,14 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     from .embedder import ModelError, load_embedder
     from .evaluate import evaluate_mode, format_table, load_questions, machine
     from .evaluate_conversations import evaluate_conversations, format_conversation_table, load_conversations
+    from .evaluate_topics import evaluate_topics, format_topics, load_topics
     from .generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
     from .generation.read import IndexUnavailable
     from .service import QAService, limit_math_threads
 
     limit_math_threads()  # as in a server worker: the times per question are a served question's
-    if questions_file is None and foreign_file is None and conversations_file is None:
-        _fail("give --questions, --foreign-questions, --conversations or several")
+    if questions_file is None and foreign_file is None and conversations_file is None and topics_file is None:
+        _fail("give --questions, --foreign-questions, --conversations, --topics or several")
     foreign = foreign_file is not None or foreign_dir is not None
     if foreign_dir is None and foreign_index_dir is not None:
         _fail("--foreign-index needs --foreign-corpus")
@@ -488,6 +542,10 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
         conversations = load_conversations(conversations_file) if conversations_file else []
     except (OSError, ValueError) as exc:
         _fail(f"cannot read questions: {exc}")
+    try:
+        topics = load_topics(topics_file) if topics_file else []
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read topics: {exc}")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as scratch:
         try:
             # Every question pays its own encoding, as a new question would: no query cache across modes.
@@ -516,13 +574,14 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                 for mode in modes
             ] if questions or foreign_questions else []
             talked = evaluate_conversations(service, conversations) if conversations else None
+            topic_result = evaluate_topics(service, topics) if topics else None
             version = service.snapshot().version
         except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
             _fail(str(exc))
         except OSError as exc:
             _fail(_os_error(exc, "write the evaluation's index"))
     if as_json:
-        report = {
+        report: dict = {
             "corpus": str(corpus_dir), "questions": str(questions_file) if questions_file else None,
             "foreign_corpus": str(foreign_dir or corpus_dir) if foreign else None,
             "foreign_questions": str(foreign_file or questions_file) if foreign else None,
@@ -530,15 +589,21 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             "machine": machine(), "results": [r.to_dict() for r in results],
             "conversations": talked.to_dict() if talked else None,
         }
+        if topic_result is not None:
+            report["topics"] = {"file": str(topics_file), **topic_result.to_dict()}
         click.echo(json.dumps(report, indent=2))
         return
     if results:
         click.echo(format_table(results))
     if talked:
         click.echo(("\n" if results else "") + format_conversation_table(talked))
+    if topic_result is not None:
+        click.echo(("\n" if results or talked else "") + format_topics(topic_result))
     described = f"{len(questions)} questions on {corpus_dir}" if questions else f"index of {corpus_dir}"
     if conversations:
         described += f"; {len(conversations)} conversations ({sum(len(c.turns) for c in conversations)} turns)"
+    if topics:
+        described += f"; {len(topics)} topics"
     if foreign:
         described += f"; {len(foreign_questions)} foreign questions on {foreign_dir or corpus_dir}"
     click.echo(f"\n{described}; model {embedder.name} ({embedder.backend}); {machine()}")

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .answer import Answer, choose_sentence, evidence, is_found
-from .config import DEFAULT_TOP_K, MODES, Config
+from .config import DEFAULT_OVERVIEW_LIMIT, DEFAULT_TOP_K, MODES, Config
 from .discussion import answer_in_article, editorial_rows
 from .followup import Reading, Turn, read, with_context
 from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
+from .overview import overview, topic_of
 from .search import Filters, Hit, Query, retrieve
 
 if TYPE_CHECKING:
@@ -175,6 +176,26 @@ class QAService:
         hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
         answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
         return hits, answer, None if reading.previous is None else _context(reading, None, None, answer)
+
+    def overview(self, topic: str, limit: int = DEFAULT_OVERVIEW_LIMIT, filters: Filters | None = None) -> dict:
+        """The editorials that discuss `topic` (overview.py), as /api/overview answers: one encoder call."""
+        with self.occupancy.busy():
+            started = time.perf_counter()
+            snapshot = self.reader.snapshot()
+            searched = topic_of(topic)
+            query = Query(snapshot, searched, self.embedder.encode([searched])[0])
+            found = overview(snapshot, query, limit, filters)
+            editorials = []
+            for e in found.editorials:
+                article = snapshot.articles[e.article_id]
+                editorials.append({
+                    "article_id": article.id, "title": article.title, "date": article.date, "url": article.url,
+                    "score": round(e.score, 6),
+                    "sentence": {"text": e.sentence_text, "paragraph": e.sentence_paragraph},
+                    "paragraphs": list(e.paragraphs),
+                })
+            return {"topic": topic, "editorials": editorials, "total": found.total,
+                    "took_ms": round((time.perf_counter() - started) * 1000, 2), "index_version": snapshot.version}
 
     def health(self) -> dict:
         snapshot = self.reader.snapshot()

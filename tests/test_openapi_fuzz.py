@@ -36,9 +36,11 @@ FUZZ = settings(max_examples=60, deadline=None, database=None, suppress_health_c
 NASTY = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-READ_ONLY = ["POST /api/ask", "GET /api/articles", "GET /api/articles/{id}", "GET /healthz", "GET /metrics"]
+READ_ONLY = ["POST /api/ask", "POST /api/overview", "GET /api/articles", "GET /api/articles/{id}", "GET /healthz",
+             "GET /metrics"]
 ADMIN = ["POST /api/articles", "DELETE /api/articles/{id}"]
-WITH_INPUT = ["POST /api/ask"]  # a path id cannot be made invalid: any string is a (maybe unknown) id
+# A path id cannot be made invalid: any string is a (maybe unknown) id.
+WITH_INPUT = ["POST /api/ask", "POST /api/overview"]
 
 
 def header(headers, name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""JSON routes: /api/ask, /api/articles, /api/articles/<id>, /healthz."""
+"""JSON routes: /api/ask, /api/overview, /api/articles, /api/articles/<id>, /healthz."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from .. import metrics
 from ..generation.read import IndexUnavailable
 from .context import current_config, current_service
 from .errors import ApiError
-from .validation import json_body, parse_question
+from .validation import json_body, parse_overview, parse_question
 
 api = Blueprint("api", __name__)
 
@@ -22,6 +22,16 @@ def ask():
     if warnings:
         result["warnings"] = warnings
     log_answer(result, config.log_questions)
+    return jsonify(result)
+
+
+@api.post("/api/overview")
+def overview():
+    """The editorials that discuss a topic, in date order, each with the sentence that states its position."""
+    topic, limit, filters = parse_overview(json_body(request), current_config())
+    result = current_service().overview(topic, limit, filters)
+    metrics.log_event("overview", took_ms=result["took_ms"], editorials=len(result["editorials"]),
+                      total=result["total"], index_version=result["index_version"])
     return jsonify(result)
 
 

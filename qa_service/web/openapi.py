@@ -9,9 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ..config import (
+    DEFAULT_OVERVIEW_LIMIT,
     DEFAULT_TOP_K,
     MAX_ARTICLE_ID_CHARS,
     MAX_FILTER_ARTICLES,
+    MAX_OVERVIEW_LIMIT,
     MAX_QUESTION_CHARS,
     MAX_TITLE_CHARS,
     MAX_TOP_K,
@@ -77,6 +79,56 @@ SCHEMAS = {
                          "items": {"type": "string"},
                          "description": "article ids to search within; ids the index does not hold are left out "
                                         "and named in the answer's warnings"},
+        },
+    },
+    "OverviewRequest": {
+        "type": "object",
+        "required": ["topic"],
+        "additionalProperties": False,
+        "description": "any other field is a 400 naming it",
+        "properties": {
+            "topic": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"\S",
+                      "description": "a topic (\"the Charlie Hebdo killings\") or a question about one (\"What has "
+                                     "the paper said about …?\"); 1-1,000 characters once spaces are removed"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_OVERVIEW_LIMIT,
+                      "default": DEFAULT_OVERVIEW_LIMIT},
+            "date_from": {"type": "string", "format": "date", "nullable": True},
+            "date_to": {"type": "string", "format": "date", "nullable": True},
+        },
+    },
+    "OverviewResponse": {
+        "type": "object",
+        "required": ["topic", "editorials", "total", "took_ms", "index_version"],
+        "properties": {
+            "topic": {"type": "string"},
+            "editorials": {
+                "type": "array",
+                "description": "the best `limit` of the editorials that discuss the topic, by date (oldest "
+                               "first; undated ones last, best first); empty when none does",
+                "items": {
+                    "type": "object",
+                    "required": ["article_id", "title", "date", "url", "score", "sentence", "paragraphs"],
+                    "properties": {
+                        "article_id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "date": NULLABLE_STRING,
+                        "url": NULLABLE_STRING,
+                        "score": {"type": "number"},
+                        "sentence": {
+                            "type": "object",
+                            "description": "the sentence that states the editorial's position on the topic",
+                            "required": ["text", "paragraph"],
+                            "properties": {"text": {"type": "string"},
+                                           "paragraph": {"type": "integer", "minimum": 1}},
+                        },
+                        "paragraphs": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                       "description": "the paragraphs that discuss the topic, in order"},
+                    },
+                },
+            },
+            "total": {"type": "integer", "minimum": 0, "description": "how many editorials discuss the topic"},
+            "took_ms": {"type": "number"},
+            "index_version": {"type": "string"},
         },
     },
     "Citation": {
@@ -266,6 +318,21 @@ SPEC = {
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AskRequest")}}},
                 "responses": {
                     "200": _json(_ref("AskResponse"), "the answer (or null) and the cited passages"),
+                    "400": _error("the body is not JSON, not UTF-8, or a field is invalid"),
+                    "413": _error("the body is over 64 KiB"),
+                    "415": _error("the body is not sent as application/json"),
+                    "503": NO_INDEX,
+                },
+            },
+        },
+        "/api/overview": {
+            "post": {
+                "operationId": "overview",
+                "summary": "The editorials that discuss a topic, each with the sentence that states its position",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("OverviewRequest")}}},
+                "responses": {
+                    "200": _json(_ref("OverviewResponse"), "the editorials on the topic (possibly none)"),
                     "400": _error("the body is not JSON, not UTF-8, or a field is invalid"),
                     "413": _error("the body is over 64 KiB"),
                     "415": _error("the body is not sent as application/json"),

@@ -7,7 +7,14 @@ import json
 
 from flask import Request
 
-from ..config import MAX_ARTICLE_ID_CHARS, MAX_FILTER_ARTICLES, MODES, Config
+from ..config import (
+    DEFAULT_OVERVIEW_LIMIT,
+    MAX_ARTICLE_ID_CHARS,
+    MAX_FILTER_ARTICLES,
+    MAX_OVERVIEW_LIMIT,
+    MODES,
+    Config,
+)
 from ..corpus import parse_iso_date
 from ..followup import Turn
 from ..search import Filters
@@ -17,6 +24,7 @@ from .errors import ApiError
 MAX_HISTORY_TURNS = 10
 HISTORY_FIELDS = ("question", "answer", "article_id", "paragraph")
 ASK_FIELDS = ("question", "top_k", "mode", "history", "date_from", "date_to", "articles")
+OVERVIEW_FIELDS = ("topic", "limit", "date_from", "date_to")
 
 
 def json_body(request: Request) -> dict:
@@ -72,20 +80,44 @@ def reject_unknown_fields(payload: dict, known: tuple[str, ...]) -> None:
             raise _bad(str(name)[:60], f"unknown field (known: {', '.join(known)}){hint}")
 
 
-def parse_question(payload: dict, config: Config) -> Question:
-    reject_unknown_fields(payload, ASK_FIELDS)
-    text = payload.get("question")
+def _text(payload: dict, field: str, config: Config) -> str:
+    """A required text field (a question, a topic): a string of 1 to max_question_chars once stripped."""
+    text = payload.get(field)
     if text is None:
-        raise _bad("question", "is required")
+        raise _bad(field, "is required")
     if not isinstance(text, str):
-        raise _bad("question", "must be a string")
+        raise _bad(field, "must be a string")
     if not _is_unicode(text):
-        raise _bad("question", "must be valid Unicode text (no lone surrogates)")
+        raise _bad(field, "must be valid Unicode text (no lone surrogates)")
     text = text.strip()
     if not text:
-        raise _bad("question", "must not be empty")
+        raise _bad(field, "must not be empty")
     if len(text) > config.max_question_chars:
-        raise _bad("question", f"must be at most {config.max_question_chars} characters")
+        raise _bad(field, f"must be at most {config.max_question_chars} characters")
+    return text
+
+
+def _date_filters(payload: dict, articles: tuple[str, ...] | None = None) -> Filters:
+    filters = Filters(date_from=_iso_date(payload, "date_from"), date_to=_iso_date(payload, "date_to"),
+                      articles=articles)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise _bad("date_from", f"{filters.date_from} is after date_to {filters.date_to}")
+    return filters
+
+
+def parse_overview(payload: dict, config: Config) -> tuple[str, int, Filters]:
+    """/api/overview's body: the topic, how many editorials at most, and the date filter."""
+    reject_unknown_fields(payload, OVERVIEW_FIELDS)
+    topic = _text(payload, "topic", config)
+    limit = payload.get("limit", DEFAULT_OVERVIEW_LIMIT)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_OVERVIEW_LIMIT:
+        raise _bad("limit", f"must be an integer from 1 to {MAX_OVERVIEW_LIMIT}")
+    return topic, limit, _date_filters(payload)
+
+
+def parse_question(payload: dict, config: Config) -> Question:
+    reject_unknown_fields(payload, ASK_FIELDS)
+    text = _text(payload, "question", config)
     top_k = payload.get("top_k", config.default_top_k)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= config.max_top_k:
         raise _bad("top_k", f"must be an integer from 1 to {config.max_top_k}")
@@ -98,13 +130,7 @@ def parse_question(payload: dict, config: Config) -> Question:
         or len(articles) > MAX_FILTER_ARTICLES
     ):
         raise _bad("articles", "must be a list of article ids")
-    filters = Filters(
-        date_from=_iso_date(payload, "date_from"),
-        date_to=_iso_date(payload, "date_to"),
-        articles=tuple(articles) if articles is not None else None,
-    )
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise _bad("date_from", f"{filters.date_from} is after date_to {filters.date_to}")
+    filters = _date_filters(payload, tuple(articles) if articles is not None else None)
     return Question(text=text, top_k=top_k, mode=mode, filters=filters, history=parse_history(payload))
 
 

@@ -89,7 +89,7 @@
     }
     if (!saved || typeof saved !== "object") return {turns: [], filters: {}};
     const kept = Array.isArray(saved.turns) ? saved.turns.filter((t) => t && typeof t.question === "string"
-      && t.data && typeof t.data === "object" && Array.isArray(t.data.passages)) : [];
+      && t.data && typeof t.data === "object" && (Array.isArray(t.data.passages) || isOverviewData(t.data))) : [];
     return {turns: kept.slice(-KEPT_TURNS), filters: saved.filters && typeof saved.filters === "object" ? saved.filters : {}};
   }
 
@@ -272,6 +272,8 @@
         reply.append(el("p", "hint", "No editorial in the chosen date range matched. Try a wider range."));
       }
     }
+    const offer = offerOverview(data);
+    if (offer) reply.append(offer);
     if (passages.length) {
       const sources = el("section", "sources");
       sources.append(el("h3", "sources-title", answer ? `Sources (${passages.length})` : "Nearest passages (weak matches)"));
@@ -348,7 +350,7 @@
     for (const turn of saved) {
       try {
         const view = turnView(turn.question, turn.filters);
-        view.slot.append(renderReply(turn.data, turn.filters));
+        view.slot.append(renderAny(turn.data, turn.filters));
         conversation.append(view.node);
         turns.push(turn);
       } catch (err) {
@@ -386,11 +388,11 @@
     });
   }
 
-  function ask(question, {history = historyForApi()} = {}) {
+  function ask(question, {history = historyForApi(), overview = wantsOverview(question), topic = question} = {}) {
     if (inFlight) return;
     retireRetries();
     showEmpty(false);
-    const pending = {question, filters: currentFilters(), history};
+    const pending = {question, filters: currentFilters(), history, overview, topic};
     const view = turnView(question, pending.filters);
     conversation.append(view.node);
     send(pending, view);
@@ -421,14 +423,15 @@
     let data = null;
     let problem = null;
     try {
-      const response = await fetch("/api/ask", {
+      const wanted = request(pending);
+      const response = await fetch(wanted.url, {
         method: "POST",
         headers: {"Content-Type": "application/json", "Accept": "application/json"},
-        body: JSON.stringify({question: pending.question, history: pending.history, ...pending.filters}),
+        body: JSON.stringify(wanted.body),
         signal: controller.signal,
       });
       const body = await response.json().catch(() => null);
-      if (response.ok && body && typeof body === "object" && Array.isArray(body.passages)) {
+      if (response.ok && body && typeof body === "object" && wanted.valid(body)) {
         data = body;
       } else {
         const detail = body && body.error && typeof body.error.message === "string" ? body.error.message : "no details";
@@ -446,11 +449,11 @@
     setBusy(false);
     if (data) {
       const turn = {question: pending.question, filters: pending.filters, data};
-      view.slot.replaceChildren(renderReply(data, pending.filters));
+      view.slot.replaceChildren(renderAny(data, pending.filters));
       turns.push(turn);
       if (turns.length > KEPT_TURNS) turns = turns.slice(-KEPT_TURNS);
       save();
-      announce(summary(data));
+      announce(summaryAny(data));
     } else {
       view.slot.replaceChildren(errorView(problem, pending, view));
       announce(problem);
@@ -564,6 +567,47 @@
   });
 
   $("new-chat").addEventListener("click", newChat);
+
+  // ---------- overview of a topic (overview.js) ----------
+  // "What has the paper said about X?" is sent to /api/overview and shown by overview.js; an ordinary
+  // reply offers "All editorials on this". An overview turn is {question, filters, data: its body}.
+
+  const overviewApi = window.QAOverview || null;
+  const overviewHelpers = {el, dateNode, describeFilters};
+
+  function wantsOverview(question) {
+    return Boolean(overviewApi && overviewApi.isOverviewQuestion(question));
+  }
+
+  function isOverviewData(data) {
+    return Boolean(overviewApi && overviewApi.isOverview(data));
+  }
+
+  function request(pending) {
+    if (pending.overview) {
+      return {url: "/api/overview", body: {topic: pending.topic, ...pending.filters}, valid: isOverviewData};
+    }
+    return {url: "/api/ask", body: {question: pending.question, history: pending.history, ...pending.filters},
+      valid: (body) => Array.isArray(body.passages)};
+  }
+
+  function renderAny(data, chosen) {
+    return isOverviewData(data) ? overviewApi.render(data, chosen, overviewHelpers) : renderReply(data, chosen);
+  }
+
+  function summaryAny(data) {
+    return isOverviewData(data) ? overviewApi.summary(data) : summary(data);
+  }
+
+  function offerOverview(data) {
+    const topic = typeof data.resolved_question === "string" && data.resolved_question ? data.resolved_question
+      : data.question;
+    if (!overviewApi || typeof topic !== "string" || !topic.trim()) return null;
+    const open = (chosen) => {
+      if (!inFlight) ask(`All editorials on: ${chosen}`, {overview: true, topic: chosen, history: []});
+    };
+    return overviewApi.offer(topic, open, overviewHelpers);
+  }
 
   // ---------- start ----------
 

@@ -1,0 +1,96 @@
+// The overview of a topic on the chat page: "What has the paper said about X?" lists the editorials
+// that discuss X (POST /api/overview), one row each: date, title, the sentence that states its
+// position, and ¶ links into the article. chat.js asks for it and shows what `render` returns.
+// Server text is only ever inserted as text, never as HTML.
+"use strict";
+
+window.QAOverview = (() => {
+  // A question about the paper's editorials as a whole, not one editorial: "What has the paper said
+  // about X?", "How did the editorials view X?", "Editorials on X", "What's the paper's view of X?".
+  const WRITER = String.raw`(?:the\s+)?(?:paper|newspaper|editorials|editors|editorial\s+board)(?:'s|’s)?`;
+  const ABOUT = new RegExp(String.raw`^\s*(?:what|how|where|has|have|did|does|do)\b[^?]*?\b${WRITER}\s+`
+    + String.raw`(?:\w+\s+){0,3}?(?:about|of|on|regarding|towards?|to|view|judge|cover(?:ed)?|see|saw|treat(?:ed)?|`
+    + String.raw`portray(?:ed)?|think|thought|feel|felt|stand|stood)\b\s*\S`, "i");
+  const LIST = /^\s*(?:(?:show|give|list|find)(?:\s+me)?\s+)?(?:all\s+)?(?:the\s+)?(?:editorials|overview)\s+(?:on|about|of|regarding)\s+\S/i;
+
+  function isOverviewQuestion(text) {
+    return typeof text === "string" && (ABOUT.test(text) || LIST.test(text));
+  }
+
+  function isOverview(data) {
+    return Boolean(data) && typeof data === "object" && Array.isArray(data.editorials);
+  }
+
+  function cleanEditorials(data) {
+    return data.editorials.filter((e) => e && typeof e.article_id === "string" && e.sentence
+      && typeof e.sentence.text === "string" && Array.isArray(e.paragraphs));
+  }
+
+  function paragraphHref(articleId, paragraph) {
+    return `/articles/${encodeURIComponent(articleId)}#p${encodeURIComponent(paragraph)}`;
+  }
+
+  function row(e, {el, dateNode}) {
+    const title = e.title || e.article_id;
+    const item = el("li", "overview-item");
+    const head = el("div", "overview-head");
+    const link = el("a", "overview-title", title);
+    link.href = paragraphHref(e.article_id, e.sentence.paragraph);
+    head.append(dateNode(e.date), " ", link);
+    const sentence = el("blockquote", "quote overview-sentence", e.sentence.text);
+    const where = el("p", "overview-paragraphs");
+    where.append(el("span", "overview-paragraphs-label", "On this topic: "));
+    const numbers = Array.from(new Set([...e.paragraphs, e.sentence.paragraph]))
+      .filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
+    numbers.forEach((n, i) => {
+      const to = el("a", "overview-paragraph", `¶${n}`);
+      to.href = paragraphHref(e.article_id, n);
+      to.setAttribute("aria-label", `${title}, paragraph ${n}`);
+      if (i) where.append(" ");
+      where.append(to);
+    });
+    item.append(head, sentence, where);
+    return item;
+  }
+
+  function heading(data, shown) {
+    const total = Number.isInteger(data.total) ? data.total : shown;
+    if (shown === 0) return "No editorial discusses this topic.";
+    const what = `${total} editorial${total === 1 ? "" : "s"} on this topic`;
+    return total > shown ? `${what}; the ${shown} closest, by date` : `${what}, by date`;
+  }
+
+  // The reply for an overview: helpers are chat.js's own (el, dateNode, describeFilters).
+  function render(data, chosen, helpers) {
+    const {el} = helpers;
+    const editorials = cleanEditorials(data);
+    const reply = el("div", "reply overview");
+    reply.append(el("p", "answer overview-summary", heading(data, editorials.length)));
+    if (!editorials.length) {
+      const range = helpers.describeFilters(chosen || {});
+      reply.append(el("p", "hint", range ? "None in the chosen date range. Try a wider range."
+        : "Try other words for it, or ask a question instead."));
+      return reply;
+    }
+    const list = el("ol", "overview-list");
+    list.setAttribute("aria-label", "Editorials on this topic");
+    for (const e of editorials) list.append(row(e, helpers));
+    reply.append(list);
+    return reply;
+  }
+
+  function summary(data) {
+    return heading(data, cleanEditorials(data).length);
+  }
+
+  // The button under an ordinary answer that opens the overview of its topic.
+  function offer(topic, open, {el}) {
+    const button = el("button", "pill-button overview-offer", "All editorials on this");
+    button.type = "button";
+    button.setAttribute("aria-label", `All editorials on this: ${topic}`);
+    button.addEventListener("click", () => open(topic));
+    return button;
+  }
+
+  return {isOverviewQuestion, isOverview, render, summary, offer};
+})();
