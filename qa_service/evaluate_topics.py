@@ -17,7 +17,6 @@ default limit (10), as `/api/overview` answers it; an editorial's shown text is 
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import article_id_for
-from .evaluate import percentile
+from .evaluate import percentile, read_json_lines
 
 LISTED = 10
 
@@ -65,23 +64,17 @@ class TopicsResult:
         }
 
 
+def _topic(item: dict, number: int) -> Topic:
+    return Topic(
+        id=str(item.get("id", number)), question=str(item["question"]).strip(),
+        relevant=tuple(article_id_for(f) for f in item["relevant"]),
+        passing=tuple(article_id_for(f) for f in item.get("passing") or ()),
+        key={article_id_for(f): str(s) for f, s in (item.get("key") or {}).items()},
+    )
+
+
 def load_topics(path: Path) -> list[Topic]:
-    topics = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                topics.append(Topic(
-                    id=str(item.get("id", number)), question=str(item["question"]).strip(),
-                    relevant=tuple(article_id_for(f) for f in item["relevant"]),
-                    passing=tuple(article_id_for(f) for f in item.get("passing") or ()),
-                    key={article_id_for(f): str(s) for f, s in (item.get("key") or {}).items()},
-                ))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ValueError(f"{path}:{number}: not a topic object ({exc})") from None
-    return topics
+    return read_json_lines(path, _topic, "topic object")
 
 
 def _spaced(text: str) -> str:
