@@ -160,6 +160,7 @@ class QAService:
         rows = editorial_rows(snapshot, question.text, reading, question.filters)
         vector = self.embedder.encode([question.text if rows is not None else resolved])[0]
         query = Query(snapshot, question.text, vector, context=reading.context)
+        hits: list[Hit] | None = None
         if rows is not None:
             in_article = answer_in_article(snapshot, query, reading, rows, question.top_k)
             article_id = reading.previous.article_id if reading.previous else None
@@ -173,7 +174,8 @@ class QAService:
                 stay = not elsewhere
             if stay:
                 return in_article.hits, in_article.answer, _context(reading, article_id, title, in_article.answer)
-        hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
+        if hits is None:
+            hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
         answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
         return hits, answer, None if reading.previous is None else _context(reading, None, None, answer)
 
