@@ -55,3 +55,11 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def overflowing(page) -> list[str]:
+    """The elements that stick out past the right edge of the viewport (what would scroll sideways)."""
+    return page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getClientRects().length"
+        " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+        ".map(e => e.className || e.tagName)")

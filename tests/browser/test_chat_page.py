@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from ..fixtures import ARTICLE_COUNT
-from .fixtures import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, screenshot
+from .fixtures import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, overflowing, screenshot
 
 SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
 SEED_TITLE = "U.S. warning against Seoul’s speeding in improving inter-Korean relations"
@@ -451,10 +451,7 @@ def test_layout_contrast_and_labels_on_phone_and_desktop(new_page, scheme):
         screenshot(page, f"{name}-{scheme}-not-found")
 
         # Nothing sticks out sideways: no horizontal scrolling, even at 360 px.
-        overflow = page.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => e.getClientRects().length"
-            " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-            ".map(e => e.className || e.tagName)")
+        overflow = overflowing(page)
         assert overflow == [], overflow
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
 

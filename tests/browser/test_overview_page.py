@@ -8,7 +8,7 @@ import re
 import pytest
 
 from ..fixtures import TRAM_ID
-from .fixtures import DESKTOP, PHONE, screenshot
+from .fixtures import DESKTOP, PHONE, overflowing, screenshot
 from .test_chat_page import ask
 
 OVERVIEW_QUESTION = "What has the paper said about the Kessling tram derailment?"
@@ -78,10 +78,7 @@ def test_the_overview_fits_the_screen_and_every_link_is_named(new_page, viewport
     page.goto("/")
     ask(page, OVERVIEW_QUESTION)
     screenshot(page, f"overview-{'phone' if viewport is PHONE else 'desktop'}")
-    overflow = page.evaluate(
-        "[...document.querySelectorAll('body *')].filter(e => e.getClientRects().length"
-        " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
-        ".map(e => e.className || e.tagName)")
+    overflow = overflowing(page)
     assert overflow == [], overflow
     unnamed = page.evaluate(
         "[...document.querySelectorAll('.overview a[href], .overview button')].filter(e =>"
