@@ -37,6 +37,9 @@ def _error(description: str) -> dict:
 
 
 NULLABLE_STRING = {"type": "string", "nullable": True}
+# How an answer's citation and an overview's editorial name their article.
+ARTICLE_PROPERTIES = {"article_id": {"type": "string"}, "title": {"type": "string"}, "date": NULLABLE_STRING,
+                      "url": NULLABLE_STRING}
 ERROR_BODY = {
     "type": "object",
     "required": ["code", "message"],
@@ -109,10 +112,7 @@ SCHEMAS = {
                     "type": "object",
                     "required": ["article_id", "title", "date", "url", "score", "sentence", "paragraphs"],
                     "properties": {
-                        "article_id": {"type": "string"},
-                        "title": {"type": "string"},
-                        "date": NULLABLE_STRING,
-                        "url": NULLABLE_STRING,
+                        **ARTICLE_PROPERTIES,
                         "score": {"type": "number"},
                         "sentence": {
                             "type": "object",
@@ -134,13 +134,7 @@ SCHEMAS = {
     "Citation": {
         "type": "object",
         "required": ["article_id", "title", "date", "paragraph", "url"],
-        "properties": {
-            "article_id": {"type": "string"},
-            "title": {"type": "string"},
-            "date": NULLABLE_STRING,
-            "paragraph": {"type": "integer", "minimum": 1},
-            "url": NULLABLE_STRING,
-        },
+        "properties": {**ARTICLE_PROPERTIES, "paragraph": {"type": "integer", "minimum": 1}},
     },
     "AskResponse": {
         "type": "object",
