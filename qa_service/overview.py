@@ -31,7 +31,7 @@ import numpy as np
 from .clues import OPINION, QUESTION
 from .dense import search_dense
 from .generation.read import Snapshot
-from .search import Filters, Query, SentenceScores, _top, allowed_rows, sentence_scores
+from .search import Filters, Query, SentenceScores, allowed_rows, sentence_scores, top_rows
 
 CANDIDATES = 200  # passages taken from each of the dense and BM25 rankings; their editorials are scored whole
 LEXICAL_WEIGHT = 1.0
@@ -107,7 +107,7 @@ def _candidate_rows(snapshot: Snapshot, query: Query, lexical: np.ndarray, allow
     """Every passage (allowed by the filters) of the editorials that hold a top dense or BM25 passage."""
     _, dense_rows = search_dense(snapshot.dense, query.vector, CANDIDATES, allowed,
                                  scan=snapshot.dense_scan, vectors=snapshot.dense_vectors)
-    lexical_rows = _top(lexical, CANDIDATES, allowed)
+    lexical_rows = top_rows(lexical, CANDIDATES, allowed)
     lexical_rows = lexical_rows[lexical[lexical_rows] > 0]
     articles = np.unique(snapshot.passage_article_number[np.concatenate([dense_rows, lexical_rows])])
     mask = np.isin(snapshot.passage_article_number, articles)

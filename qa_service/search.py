@@ -162,7 +162,8 @@ def _day(iso: str) -> int:
     return int(iso[:10].replace("-", ""))
 
 
-def _top(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+def top_rows(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+    """The rows of the `k` best scores (best first) among the allowed rows (None: all), -inf never counted."""
     if allowed is not None:
         masked = np.full_like(scores, -np.inf)
         masked[allowed] = scores[allowed]
@@ -197,7 +198,7 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
         return []
     lexical = query.bm25()
     if mode == "lexical":
-        rows = _top(lexical, k, allowed)
+        rows = top_rows(lexical, k, allowed)
         rows = rows[lexical[rows] > 0]
         sentences = sentence_scores(snapshot, query, rows)
         return _hits(rows, lexical[rows], _cosines(snapshot, query, rows), lexical[rows],
@@ -209,7 +210,7 @@ def retrieve(snapshot: Snapshot, query: Query, k: int, mode: str = "hybrid", fil
         sentences = sentence_scores(snapshot, query, dense_rows)
         return _hits(dense_rows, dense_scores, dense_scores, lexical[dense_rows],
                      sentences.best(sentences.cosine), sentences.best(sentences.coverage))
-    lexical_rows = _top(lexical, depth, allowed)
+    lexical_rows = top_rows(lexical, depth, allowed)
     lexical_rows = lexical_rows[lexical[lexical_rows] > 0]
     rows = np.union1d(dense_rows, lexical_rows).astype(np.int64)
     dense = _cosines(snapshot, query, rows)
