@@ -185,7 +185,7 @@ class QAService:
             started = time.perf_counter()
             snapshot = self.reader.snapshot()
             searched = topic_of(topic)
-            query = Query(snapshot, searched, self.embedder.encode([searched])[0])
+            query = Query(snapshot, searched, self.embedder.encode([searched])[0], acronyms=True)
             found = overview(snapshot, query, limit, filters)
             editorials = []
             for e in found.editorials:

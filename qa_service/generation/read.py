@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import heap
+from ..acronyms import Definitions
 from ..corpus import http_url
 from ..dense import exact_vectors, read_dense_index, scan_copy
 from ..lexical import LexicalIndex, SentenceTerms
@@ -117,6 +118,7 @@ class Snapshot:
             paragraphs = db.execute(PARAGRAPHS_IN_ORDER)
             for article_id, text in paragraphs:
                 self.paragraphs.setdefault(article_id, []).append(text)
+            self.acronyms = Definitions(text for texts in self.paragraphs.values() for text in texts)
             rows = db.execute("SELECT article_id, paragraph, text FROM passages ORDER BY row").fetchall()
             self.passage_article = [r[0] for r in rows]
             self.passage_paragraph = np.array([r[1] for r in rows], dtype=np.int32)
