@@ -14,7 +14,8 @@ import re
 from urllib.parse import urlsplit
 
 from .config import MAX_TITLE_CHARS, MAX_URL_CHARS
-from .corpus import parse_iso_date, quote
+from .formats.common import parse_iso_date
+from .formats.markdown import quote
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

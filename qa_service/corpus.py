@@ -1,10 +1,11 @@
 """Reading editorial files into Articles.
 
-Four layouts are understood: the Dong-A Ilbo page layout (the seed), plain text (title line,
-an optional date line, blank line, paragraphs), Markdown with an optional front-matter block, and
-saved web pages (.html/.htm), whose article is found by trafilatura among the navigation, share
-buttons and footers of any newspaper site (formats/html.py). A file that cannot be read is reported, never fatal:
-one bad file must not stop an index build; nor is any file left out without a word (`unread_files`).
+Four layouts are understood, each read in a module of formats/: the Dong-A Ilbo page layout (the
+seed; donga.py), plain text (title line, an optional date line, blank line, paragraphs; plain.py),
+Markdown with an optional front-matter block (markdown.py), and saved web pages (.html/.htm), whose
+article is found by trafilatura among the navigation, share buttons and footers of any newspaper
+site (html.py). A file that cannot be read is reported, never fatal: one bad file must not stop an
+index build; nor is any file left out without a word (`unread_files`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from anyascii import anyascii
+
+from .formats.common import CorpusError
+from .formats.donga import is_donga_layout, parse_donga
+from .formats.markdown import parse_markdown
+from .formats.plain import parse_plain
 
 HTML_SUFFIXES = (".html", ".htm")
 CORPUS_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
@@ -27,17 +31,7 @@ CORPUS_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
 # per MB on 2 cores, then its passages and sentences are embedded (a 20 MB one took 40 minutes and 2.7 GB).
 MAX_FILE_BYTES = 256 * 1024
 
-MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-POSTED_LINE = re.compile(r"^Posted\s+([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
-POSTED_ANYWHERE = re.compile(POSTED_LINE.pattern.lstrip("^"))
-FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
-DATE_LINE = re.compile(r"^Date\s*:\s*(\S.*)$", re.IGNORECASE)
-
-
-class CorpusError(ValueError):
-    """A file that is not a readable article; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -73,167 +67,6 @@ def article_id_for(name: str) -> str:
     return slug or "article-" + hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:10]
 
 
-def http_url(value: str | None) -> str | None:
-    """`value` when it is an absolute http(s) URL, else None.
-
-    An article's url becomes a link in the page and in API answers: `javascript:` or `data:` from a
-    file's front matter (or an index built before this check) must never reach a reader.
-    """
-    value = (value or "").strip()
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc \
-            or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        return None
-    return value
-
-
-def _clean(text: str) -> str:
-    """Non-breaking and odd spaces become plain spaces; runs of spaces collapse."""
-    text = text.replace("\xa0", " ").replace("\u200b", "").replace("\ufeff", "")
-    return re.sub(r"[ \t\f\v]+", " ", text).strip()
-
-
-def _blocks(lines: list[str]) -> list[str]:
-    """Blank-line separated blocks, each joined into one line of text."""
-    blocks, current = [], []
-    for line in lines:
-        if line.strip():
-            current.append(line.strip())
-        elif current:
-            blocks.append(" ".join(current))
-            current = []
-    if current:
-        blocks.append(" ".join(current))
-    return [b for b in (_clean(b) for b in blocks) if b]
-
-
-def parse_iso_date(value: str, *, whole: bool = False) -> str | None:
-    """The YYYY-MM-DD date a value gives, or None when it gives no real date: the project's one date parser.
-
-    Front matter and exports may quote a date or follow it with a time ("2015-03-02T10:00"); with `whole`
-    the value must be the date alone, as in API fields and form inputs.
-    """
-    if whole:
-        match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
-    else:
-        match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value.strip().strip("'\""))
-    if not match:
-        return None
-    try:
-        return date(*map(int, match.groups())).isoformat()
-    except ValueError:
-        return None
-
-
-def _parse_posted(line: str) -> str | None:
-    match = POSTED_LINE.match(_clean(line))
-    if not match:
-        return None
-    month = MONTHS.get(match.group(1)[:3].lower())
-    if month is None:
-        return None
-    try:
-        return date(int(match.group(3)), month, int(match.group(2))).isoformat()
-    except ValueError:
-        return None
-
-
-def _parse_donga(lines: list[str]) -> dict:
-    body = [line for line in lines if _clean(line) != "Go to contents"]
-    nonblank = [i for i, line in enumerate(body) if line.strip()]
-    title = _clean(body[nonblank[0]])
-    published = None
-    rest_start = nonblank[0] + 1
-    for i in nonblank[1:6]:
-        text = _clean(body[i])
-        if text == title:
-            rest_start = i + 1
-        elif text.startswith("Posted"):
-            published = _parse_posted(text)
-            rest_start = i + 1
-        elif text.startswith("Updated"):
-            rest_start = i + 1
-        else:
-            break
-    return {"title": title, "date": published, "paragraphs": _blocks(body[rest_start:])}
-
-
-def unquote(value: str) -> str:
-    """A front-matter value without one pair of surrounding quotes: 'A' -> A, but 'Budget' day stays whole."""
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value
-
-
-def quote(value: str) -> str:
-    """A front-matter value that `unquote` gives back unchanged (quoted when it starts or ends with a quote)."""
-    return f'"{value}"' if value[:1] in "'\"" or value[-1:] in "'\"" else value
-
-
-def _parse_markdown(lines: list[str]) -> dict:
-    meta: dict[str, str] = {}
-    if lines and lines[0].strip() == "---":
-        try:
-            end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
-        except StopIteration as exc:
-            raise CorpusError("front matter starts with '---' but never ends") from exc
-        for line in lines[1:end]:
-            match = FRONT_MATTER_LINE.match(line.strip())
-            if match:
-                meta[match.group(1).lower()] = unquote(match.group(2))
-        lines = lines[end + 1:]
-    title = meta.get("title") or ""
-    body: list[str] = []
-    for line in lines:
-        heading = re.match(r"^#{1,6}\s+(.*)$", line.strip())
-        if heading:
-            if not title:
-                title = _clean(heading.group(1))
-            body.append("")
-            continue
-        body.append(re.sub(r"^>\s?", "", line))
-    paragraphs = _blocks(body)
-    if not title and paragraphs:
-        title, paragraphs = paragraphs[0], paragraphs[1:]
-    return {
-        "title": title,
-        "date": parse_iso_date(meta.get("date", "")),
-        "url": http_url(meta.get("url")),
-        "author": meta.get("author") or None,
-        "paragraphs": paragraphs,
-    }
-
-
-def _parse_plain(lines: list[str]) -> dict:
-    """Title line, then optionally a date line (`Date: 2015-03-02`), then paragraphs.
-
-    The date line may follow the title directly or after a blank line. One that does not hold a real
-    date makes the file unreadable, with the reason: a typo must not leave the article silently undated.
-    """
-    nonblank = [i for i, line in enumerate(lines) if line.strip()]
-    published = None
-    if len(nonblank) > 1:
-        match = DATE_LINE.match(_clean(lines[nonblank[1]]))
-        if match:
-            published = parse_iso_date(match.group(1))
-            if not published:
-                raise CorpusError(f"the date line {_clean(lines[nonblank[1]])[:60]!r} holds no date (YYYY-MM-DD)")
-            lines = lines[:nonblank[1]] + [""] + lines[nonblank[1] + 1:]
-    blocks = _blocks(lines)
-    if not blocks:
-        return {"title": "", "paragraphs": []}
-    return {"title": blocks[0], "date": published, "paragraphs": blocks[1:]}
-
-
-def is_donga_layout(lines: list[str]) -> bool:
-    head = [_clean(line) for line in lines[:12] if line.strip()]
-    return bool(head) and (head[0] == "Go to contents" or any(POSTED_LINE.match(h) for h in head[:5]))
-
-
 def parse_text(text: str, name: str) -> Article:
     """Parse one article's text; `name` (a file name) chooses the id and hints the layout.
 
@@ -247,15 +80,15 @@ def parse_text(text: str, name: str) -> Article:
         raise CorpusError("empty file")
     lines = text.split("\n")
     if Path(name).suffix.lower() in HTML_SUFFIXES:
-        from .formats.html import parse_html  # here: it reads with this module's helpers, and loads trafilatura
+        from .formats.html import parse_html  # here: it loads trafilatura, which only saved pages need
 
         fields = parse_html(text)
     elif Path(name).suffix.lower() in (".md", ".markdown") or lines[0].strip() == "---":
-        fields = _parse_markdown(lines)
+        fields = parse_markdown(lines)
     elif is_donga_layout(lines):
-        fields = _parse_donga(lines)
+        fields = parse_donga(lines)
     else:
-        fields = _parse_plain(lines)
+        fields = parse_plain(lines)
     if not fields.get("paragraphs"):
         raise CorpusError("no paragraphs found (expected: title line, blank line, paragraphs)")
     return Article(

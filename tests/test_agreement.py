@@ -328,12 +328,12 @@ def test_only_http_urls_from_front_matter_are_served(tmp_path, url):
 
 
 def test_an_index_built_before_the_url_check_does_not_serve_its_javascript_url(tmp_path, monkeypatch):
-    from qa_service import corpus as corpus_module
+    from qa_service.formats import markdown
 
     corpus, index, client = make_env(tmp_path)
     (corpus / "linked.md").write_text("---\ntitle: Linked\nurl: javascript:alert(1)\n---\n\nA paragraph.\n")
     with monkeypatch.context() as unchecked:  # as an older version built it
-        unchecked.setattr(corpus_module, "http_url", lambda value: value or None)
+        unchecked.setattr(markdown, "http_url", lambda value: value or None)
         build_index(corpus, index, HashingEmbedder())
     assert client.get("/api/articles/linked").get_json()["url"] is None
 

@@ -124,7 +124,7 @@ def test_all_shared_editorials_parse_into_the_documented_paragraph_count():
 
 
 def test_one_date_parser_for_files_exports_and_requests():
-    from qa_service.corpus import parse_iso_date
+    from qa_service.formats.common import parse_iso_date
 
     assert parse_iso_date(" '2015-03-02' ") == "2015-03-02", "front matter may quote a date"
     assert parse_iso_date("2015-03-02T10:00:00Z") == "2015-03-02", "an export may give the time too"

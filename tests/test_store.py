@@ -10,6 +10,7 @@ import pytest
 
 from qa_service import corpus as corpus_module
 from qa_service.answer import choose_sentence
+from qa_service.formats import common as formats_common
 from qa_service.generation import read
 from qa_service.generation.build import EmptyCorpus, IndexBusy, build_index, build_lock, is_up_to_date
 from qa_service.generation.layout import CURRENT, generations, read_current_name
@@ -372,9 +373,9 @@ def test_index_force_reads_every_file_again(tmp_path, fake_cli, monkeypatch):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     write_article(corpus, "tides.txt", "Tides", ["The moon pulls the tides twice a day."])
-    clean = corpus_module._clean
+    clean = formats_common.clean
     with monkeypatch.context() as older:
-        older.setattr(corpus_module, "_clean", lambda text: clean(text).upper())
+        older.setattr(formats_common, "clean", lambda text: clean(text).upper())
         build_index(corpus, index, HashingEmbedder())
     assert passages_of(index) == [("tides", 1, "THE MOON PULLS THE TIDES TWICE A DAY.")]
     result = fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--force", "--quiet")

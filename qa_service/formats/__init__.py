@@ -1,1 +1,1 @@
-"""Article file formats that need more than corpus.py's line-by-line reading (saved web pages)."""
+"""Article layouts, a module each (corpus.py chooses one per file); common.py holds what they share."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from ..corpus import POSTED_ANYWHERE, CorpusError, _clean, _parse_posted, parse_iso_date
+from .common import CorpusError, clean, parse_iso_date
+from .donga import POSTED_ANYWHERE, parse_posted
 
 WORD = re.compile(r"\w+")
 
@@ -28,7 +29,7 @@ def parse_html(text: str) -> dict:
                                            date_extraction_params={"extensive_search": False, "original_date": True})
     if document is None or not (document.text or "").strip():
         raise CorpusError("no article text found in the HTML page")
-    paragraphs = [p for p in (_clean(line) for line in document.text.split("\n")) if p]
+    paragraphs = [p for p in (clean(line) for line in document.text.split("\n")) if p]
     try:
         tree = lxml_html.fromstring(text)
     except (ValueError, lxml_html.etree.ParserError):
@@ -39,10 +40,10 @@ def parse_html(text: str) -> dict:
     canonical, posted = _page_facts(tree)
     url = canonical or document.url
     return {
-        "title": _clean(document.title or ""),
+        "title": clean(document.title or ""),
         "date": parse_iso_date(document.date or "") or posted,
         "url": url if url and url.lower().startswith(("http://", "https://")) else None,
-        "author": _clean(document.author or "") or None,
+        "author": clean(document.author or "") or None,
         "paragraphs": paragraphs,
     }
 
@@ -81,5 +82,5 @@ def _page_facts(tree) -> tuple[str | None, str | None]:
                 if href.strip().lower().startswith(("http://", "https://"))), None)
     for script in tree.xpath("//script|//style"):
         script.drop_tree()
-    posted = POSTED_ANYWHERE.search(_clean(tree.text_content()))
-    return url, _parse_posted(posted.group(0)) if posted else None
+    posted = POSTED_ANYWHERE.search(clean(tree.text_content()))
+    return url, parse_posted(posted.group(0)) if posted else None

@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import heap
 from ..acronyms import Definitions
-from ..corpus import http_url
 from ..dense import exact_vectors, read_dense_index, scan_copy
+from ..formats.common import http_url
 from ..lexical import LexicalIndex, SentenceTerms
 from .integrity import damaged_files
 from .layout import (

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from ..corpus import parse_iso_date
+from ..formats.common import parse_iso_date
 from ..generation.read import IndexUnavailable
 from .context import current_config, current_service
 

@@ -15,8 +15,8 @@ from ..config import (
     MODES,
     Config,
 )
-from ..corpus import parse_iso_date
 from ..followup import Turn
+from ..formats.common import parse_iso_date
 from ..search import Filters
 from ..service import Question
 from .errors import ApiError
