@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from qa_service import cli
+from qa_service.cli import building
 
 
 def main(argv: list[str]) -> None:
@@ -19,7 +20,7 @@ def main(argv: list[str]) -> None:
     def progress(total: int, label: str):
         return lambda n: print(f"phase {label} {n}/{total}", flush=True)
 
-    setattr(cli, "_progress_bar", progress)  # noqa: B010  (a module attribute, replaced for this one process)
+    setattr(building, "progress_bar", progress)  # noqa: B010  (a module attribute, replaced for this one process)
     cli.main(["index", "--corpus", corpus, "--index", index, "--force", "--ray", "auto"])
 
 

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from qa_service.cli import progress_lines
+from qa_service.cli.common import progress_lines
 from qa_service.config import PROJECT_ROOT, Config
 from qa_service.devserver import ServeProcess
 from qa_service.metrics import EVENTS
