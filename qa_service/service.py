@@ -29,6 +29,7 @@ SWITCH_MARGIN = 0.3  # on answer.evidence's scale: how much better elsewhere mus
 WARM_UP_QUESTIONS = ("What does the editorial argue?", "Who warned about it, and why?",
                      "How many people were there in 2015?")
 WARM_UP_FOLLOW_UP = "Why?"  # then a follow-up on the last of them: the path of a conversation
+WARM_UP_TOPIC = "What has the paper said about the economy?"
 
 
 def limit_math_threads(threads: int = 1) -> None:
@@ -109,6 +110,7 @@ class QAService:
             cited = result["passages"][0]["citation"]
             previous = Turn(WARM_UP_QUESTIONS[-1], "", cited["article_id"], cited["paragraph"])
             self._ask(Question(WARM_UP_FOLLOW_UP, history=(previous,)))
+        self.overview(WARM_UP_TOPIC)  # and an overview, whose first one reads the articles' acronyms
 
     def snapshot(self) -> Snapshot:
         return self.reader.snapshot()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from qa_service import service as service_module
 from qa_service.config import Config
-from qa_service.service import WARM_UP_FOLLOW_UP, WARM_UP_QUESTIONS, QAService, Question, history_turn
+from qa_service.overview import topic_of
+from qa_service.service import WARM_UP_FOLLOW_UP, WARM_UP_QUESTIONS, WARM_UP_TOPIC, QAService, Question, history_turn
 from tests.fakes import HashingEmbedder
 
 
@@ -22,11 +23,13 @@ def test_warm_up_runs_the_encoder_and_the_whole_ask_path_before_the_first_questi
     real_encode = embedder.encode
     monkeypatch.setattr(embedder, "encode", lambda texts, *a, **k: encoded.append(list(texts)) or
                         real_encode(texts, *a, **k))
-    QAService(Config(corpus_dir=corpus, index_dir=index), embedder=embedder).warm_up()
+    service = QAService(Config(corpus_dir=corpus, index_dir=index), embedder=embedder)
+    service.warm_up()
     assert warmed == [True]
     assert asked == list(WARM_UP_QUESTIONS)
-    # and a follow-up, read in the editorial of the last answer (no search of the whole corpus)
-    assert encoded == [[q] for q in WARM_UP_QUESTIONS] + [[WARM_UP_FOLLOW_UP]]
+    # and a follow-up, read in the editorial of the last answer (no search of the whole corpus), and an overview
+    assert encoded == [[q] for q in WARM_UP_QUESTIONS] + [[WARM_UP_FOLLOW_UP], [topic_of(WARM_UP_TOPIC)]]
+    assert "acronyms" in vars(service.snapshot())  # read by the warm-up's overview, not by the first reader's
 
 
 def test_every_turn_of_a_conversation_is_one_encoder_call(service, monkeypatch):

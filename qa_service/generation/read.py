@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +119,6 @@ class Snapshot:
             paragraphs = db.execute(PARAGRAPHS_IN_ORDER)
             for article_id, text in paragraphs:
                 self.paragraphs.setdefault(article_id, []).append(text)
-            self.acronyms = Definitions(text for texts in self.paragraphs.values() for text in texts)
             rows = db.execute("SELECT article_id, paragraph, text FROM passages ORDER BY row").fetchall()
             self.passage_article = [r[0] for r in rows]
             self.passage_paragraph = np.array([r[1] for r in rows], dtype=np.int32)
@@ -148,6 +148,12 @@ class Snapshot:
         if checks["FAISS vectors"] != len(rows) or checks["BM25 rows"] != len(rows) \
                 or checks["sentence rows"] != len(sentence_rows) or checks["sentence term rows"] != len(sentence_rows):
             raise IndexUnavailable(f"{self.path.name}: files disagree ({checks}, {len(rows)} passages)")
+
+    @cached_property
+    def acronyms(self) -> Definitions:
+        """The acronyms the articles define (acronyms.py), read on first use: only an overview needs them, and
+        reading every paragraph at each load would slow every worker's start on a large archive."""
+        return Definitions(text for texts in self.paragraphs.values() for text in texts)
 
     @property
     def n_passages(self) -> int:
