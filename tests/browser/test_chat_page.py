@@ -301,6 +301,8 @@ def test_suggestions_come_from_the_indexed_titles(page):
     for text in offered:
         match = re.fullmatch(r"What is “(.+)” about\?", text)
         assert match and match.group(1) in titles
+    # each title isolated from the words around it (a right-to-left title must not reorder them)
+    assert buttons.first.locator("bdi").inner_text() in titles
     screenshot(page, "desktop-empty")
     first = offered[0]
     buttons.first.click()

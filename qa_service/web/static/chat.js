@@ -496,8 +496,11 @@
       }
       suggestionList.replaceChildren();
       for (const article of titled.slice(0, SUGGESTIONS)) {
-        const question = `What is “${article.title.trim()}” about?`;
-        const button = el("button", "suggestion", question);
+        const title = article.title.trim();
+        const question = `What is “${title}” about?`;
+        const button = el("button", "suggestion");
+        // the title isolated, so that a right-to-left one cannot reorder the quotes and words around it
+        button.append("What is “", el("bdi", "", title), "” about?");
         button.type = "button";
         button.addEventListener("click", () => {
           if (!inFlight) ask(question);
