@@ -64,7 +64,7 @@ def name_terms(snapshot: Snapshot, text: str) -> list[list[int]]:
 
 def acronym_tokens(snapshot: Snapshot, text: str) -> list[str]:
     """The BM25 tokens of the acronyms `text` names by their long forms (acronyms.py), one per name: of the
-    acronyms the articles define for it ("Islamic State": ISIL, Isis), the one most of them use, so that
+    acronyms the articles define for it ("Islamic State": ISIL, Isis), the one the most articles use, so that
     the name weighs as one more term, not two."""
     own = set(tokenize(text))
     chosen = []
