@@ -23,7 +23,6 @@ each term and weight.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,30 +56,6 @@ KEY_LAST_PARAGRAPH_WEIGHT = 0.75
 KEY_FIRST_PARAGRAPH_PENALTY = 0.25
 KEY_SHORT_PENALTY = 0.5
 SHORT_TERMS = 6
-
-# "What has the paper said about X?", "Editorials on X", "How did the editorials view X?": the frame
-# around the topic, taken off before the topic is searched (its words would match every editorial).
-_WRITER = r"(?:the\s+)?(?:paper|newspaper|editorials?|editors?|editorial\s+board|opinion\s+pages?)(?:'s|’s)?"
-_FRAMES = (
-    re.compile(r"^\s*(?:what|how|where|has|have|did|does|do)\b[^?]*?\b" + _WRITER + r"\s+(?:\w+\s+){0,3}?"
-               r"(?:(?:view|take|stance|position|opinion|verdict|stand|stood)\s+(?:of|on|about)|"
-               r"about|of|on|regarding|towards?|to|view|judge|cover(?:ed)?|see|saw|treat(?:ed)?|"
-               r"portray(?:ed)?|think|thought|feel|felt)\b\s*", re.IGNORECASE),
-    re.compile(r"^\s*(?:(?:show|give|list|find)(?:\s+me)?\s+)?(?:all\s+)?(?:the\s+)?(?:editorials?|opinions?|views?|"
-               r"overview)\s+(?:on|about|of|regarding)\s+",
-               re.IGNORECASE),
-)
-
-
-def topic_of(text: str) -> str:
-    """The topic of an overview request: the text without a frame such as "What has the paper said about"."""
-    for frame in _FRAMES:
-        match = frame.match(text)
-        if match and text[match.end():].strip(" ?.!"):
-            text = text[match.end():]
-            break
-    return text.strip().rstrip("?.! ").strip() or text.strip()
-
 
 @dataclass(frozen=True)
 class Editorial:

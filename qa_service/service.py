@@ -17,8 +17,9 @@ from .discussion import answer_in_article, editorial_rows
 from .followup import Reading, Turn, read, with_context
 from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
-from .overview import overview, topic_of
+from .overview import overview
 from .search import Filters, Hit, Query, retrieve
+from .topic_frame import topic_of
 
 if TYPE_CHECKING:
     from .embedder import Encoder

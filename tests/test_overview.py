@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from qa_service.cli import main
-from qa_service.overview import overview, topic_of
+from qa_service.overview import overview
 from qa_service.search import Filters, Query
 
 from .fixtures import MEASLES_ID, TRAM_ID
@@ -16,23 +16,6 @@ TRAM_TOPIC = "the Kessling tram derailment and the city's response"
 
 def _overview(snapshot, embedder, topic, limit=10, filters=None):
     return overview(snapshot, Query(snapshot, topic, embedder.encode([topic])[0]), limit, filters)
-
-
-@pytest.mark.parametrize(("text", "topic"), [
-    ("What has the paper said about the Charlie Hebdo killings?", "the Charlie Hebdo killings"),
-    ("What's the paper's view of the Senate findings?", "the Senate findings"),
-    ("How did the editorials view Iran - the nuclear talks?", "Iran - the nuclear talks"),
-    ("Editorials on the NHS winter crisis", "the NHS winter crisis"),
-    ("How did the editorials react to the Lindt cafe siege in Sydney?", "the Lindt cafe siege in Sydney"),
-    ("How has the paper covered the NHS?", "the NHS"),
-    ("Where did the paper stand on the euro?", "the euro"),
-    ("What did the editorials make of Obama's speech?", "Obama's speech"),
-    ("Show me the editorials on Greece", "Greece"),
-    ("the tram derailment", "the tram derailment"),
-    ("What has the paper said about?", "What has the paper said about"),  # nothing left: kept whole
-])
-def test_topic_of_takes_the_frame_off(text, topic):
-    assert topic_of(text) == topic
 
 
 def test_an_overview_lists_the_editorial_that_discusses_the_topic(snapshot, embedder):

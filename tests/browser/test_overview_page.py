@@ -87,3 +87,25 @@ def test_the_overview_fits_the_screen_and_every_link_is_named(new_page, viewport
     if viewport is PHONE:  # ¶ links are large enough to tap
         box = page.locator(".overview-paragraph").first.bounding_box()
         assert box["width"] >= 24 and box["height"] >= 24
+
+
+@pytest.mark.parametrize(("text", "overview"), [
+    (OVERVIEW_QUESTION, True),
+    ("How did the editorials view the tram derailment?", True),
+    ("Editorials on the tram derailment", True),
+    ("What have the columnists said about the tram derailment?", True),
+    ("What does the paper think about trams?", True),
+    ("Tell me what the paper thought of the tram derailment", True),
+    ("What has been written about the tram derailment?", True),
+    ("Any editorials on trams?", True),
+    ("Summarise the editorials on trams", True),
+    ("How was the tram derailment covered?", True),
+    # a question about one editorial, or a follow-up, stays a question
+    ("What did the writer say about the mayor?", False),
+    ("What does the editorial say about the tracks?", False),
+    ("How was it covered?", False),
+    ("Why did the Kessling tram derail?", False),
+])
+def test_which_questions_ask_for_an_overview(page, text, overview):
+    page.goto("/")
+    assert page.evaluate("(text) => window.QAOverview.isOverviewQuestion(text)", text) is overview

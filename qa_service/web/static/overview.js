@@ -6,15 +6,20 @@
 
 window.QAOverview = (() => {
   // A question about the paper's editorials as a whole, not one editorial: "What has the paper said
-  // about X?", "How did the editorials view X?", "Editorials on X", "What's the paper's view of X?".
-  const WRITER = String.raw`(?:the\s+)?(?:paper|newspaper|editorials|editors|editorial\s+board)(?:'s|’s)?`;
-  const ABOUT = new RegExp(String.raw`^\s*(?:what|how|where|has|have|did|does|do)\b[^?]*?\b${WRITER}\s+`
+  // about X?", "How did the editorials view X?", "Editorials on X", "What's the paper's view of X?",
+  // "What have the columnists said about X?", "How was X covered?". The server takes the same frames
+  // off the topic (topic_frame.py); "the writer" or "the editorial" (one) stays a question.
+  const WRITER = String.raw`(?:the\s+)?(?:paper|newspaper|editorials|editors|editorial\s+board|columnists|writers|`
+    + String.raw`opinion\s+(?:pages|pieces|writers))(?:'s|’s)?`;
+  const ABOUT = new RegExp(String.raw`^\s*(?:tell\s+me\s+)?(?:what|how|where|has|have|did|does|do)\b[^?]*?\b${WRITER}\s+`
     + String.raw`(?:\w+\s+){0,3}?(?:about|of|on|regarding|towards?|to|view|judge|cover(?:ed)?|see|saw|treat(?:ed)?|`
     + String.raw`portray(?:ed)?|think|thought|feel|felt|stand|stood)\b\s*\S`, "i");
-  const LIST = /^\s*(?:(?:show|give|list|find)(?:\s+me)?\s+)?(?:all\s+)?(?:the\s+)?(?:editorials|overview)\s+(?:on|about|of|regarding)\s+\S/i;
+  const LIST = /^\s*(?:(?:show|give|list|find|summari[sz]e)(?:\s+me)?\s+)?(?:any\s+|all\s+)?(?:the\s+)?(?:editorials|overview|opinion\s+pieces)\s+(?:on|about|of|regarding)\s+\S/i;
+  const WRITTEN = /^\s*what\s+(?:has|have)\s+been\s+(?:written|said)\s+(?:about|on)\s+\S/i;
+  const PASSIVE = /^\s*how\s+(?:was|were|has|have)\s+(?!(?:it|this|that|they|them|he|she|these|those)\b)\S.*?\s+(?:been\s+)?(?:covered|viewed|treated|portrayed)(?:\s+(?:in|by)\s+(?:the\s+)?(?:paper|newspaper|editorials))?\s*[?.!]*\s*$/i;
 
   function isOverviewQuestion(text) {
-    return typeof text === "string" && (ABOUT.test(text) || LIST.test(text));
+    return typeof text === "string" && [ABOUT, LIST, WRITTEN, PASSIVE].some((frame) => frame.test(text));
   }
 
   function isOverview(data) {
