@@ -23,6 +23,7 @@ text per question.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -66,6 +67,10 @@ SAYING = ("said|says|told|tells|warned|warns|argued|argues|wrote|writes|called|c
 FEW_TERMS = 2  # fewer content words than this: a follow-up ("Why?", "And Iran?")
 OWN_TERMS = 5  # a question with this many content words stands alone, pronoun or not
 DESCRIPTION_TERMS = 3  # "the prime minister", with no name of its own and at most this many words
+# The work one text may cost: its first capitalised runs only (an answer sentence has a few dozen; a hostile
+# history of 30 KB of "M," had thousands in each turn).
+MAX_CAPITALISED_RUNS = 200
+TITLE_REACH = 40  # characters before a name searched for its title: "Prime Minister " and some spacing
 MAX_NAMES = 4
 MAX_WORDS = 8
 
@@ -101,13 +106,13 @@ def _names_with_titles(text: str) -> list[tuple[str, bool]]:
     three capitalised words none of which names an organisation or a place ("Chris Kyle", not "Security
     Council")."""
     found: dict[str, bool] = {}
-    for match in CAPITALISED.finditer(text):
+    for match in itertools.islice(CAPITALISED.finditer(text), MAX_CAPITALISED_RUNS):
         words = match.group(0).split()
         while words and words[0].lower().strip("’'") in NOT_NAMES:
             words = words[1:]
         owner = next((i for i, w in enumerate(words) if w.endswith(("’s", "'s"))), len(words))
         words = words[:owner + 1]  # "Ridley Scott's Exodus": the owner is the name
-        titled = bool(TITLES.search(text[:match.start()]))
+        titled = False
         while len(words) > 1 and TITLES.match(words[0] + " "):
             words, titled = words[1:], True
         name = " ".join(words).rstrip(".’'").removesuffix("’s").removesuffix("'s").rstrip(",;:")
@@ -115,13 +120,22 @@ def _names_with_titles(text: str) -> list[tuple[str, bool]]:
             continue
         if len(words) == 1 and _starts_sentence(text, match.start()):
             continue  # "Instead", "Sitting": capitalised because a sentence starts there
+        titled = titled or _title_before(text, match.start())
         found[name] = titled or (2 <= len(name.split()) <= 3 and all(_person_word(w) for w in name.split()))
     return list(found.items())
 
 
+def _title_before(text: str, start: int) -> bool:
+    """Whether a title ("President ") ends just before `start`; only the few characters before it are read."""
+    return start > 0 and text[start - 1].isspace() and bool(TITLES.search(text, max(0, start - TITLE_REACH), start))
+
+
 def _starts_sentence(text: str, start: int) -> bool:
-    before = text[:start].rstrip()
-    return not before or before[-1] in ".!?\"“‘:" or before.endswith(("--", "-"))
+    """Whether a sentence starts at `start`: read back over the whitespace before it only, never the whole text."""
+    end = start
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end == 0 or text[end - 1] in ".!?\"“‘:-"
 
 
 def _person_word(word: str) -> bool:
@@ -129,10 +143,29 @@ def _person_word(word: str) -> bool:
     return word[:1].isupper() and word[1:].islower() and word.lower() not in NOT_PERSON_WORDS
 
 
-def _acts(name: str, text: str) -> bool:
-    """Whether a lone name is used as a person's: "did Pompeo warn", "Pompeo’s remarks", "Pompeo said"."""
-    quoted = re.escape(name)
-    return bool(re.search(rf"\b(?:{AUXILIARIES})\s+{quoted}\b|\b{quoted}(?:’s|'s|\s+(?:{SAYING}))\b", text))
+# A word after an auxiliary, or before a possessive or a verb of saying; a word starts where no word character is
+# before it, so each word is read once however many hyphens or dots it holds.
+_ACTING = re.compile(rf"\b(?:{AUXILIARIES})\s+([\w’'.-]+)|(?<![\w’'.-])([A-Z][\w-]*+)(?:’s|'s|\s+(?:{SAYING}))\b")
+
+
+def _acting(text: str) -> set[str]:
+    """The words used as a person's in `text`: "did Pompeo warn", "Pompeo’s remarks", "Pompeo said".
+
+    One pass over the text for all its names (a search per name was quadratic in a text of many names).
+    """
+    return {_bare(word) for match in _ACTING.finditer(text) for word in match.groups() if word}
+
+
+def _lone_names_acting(text: str, found: list[tuple[str, bool]]) -> list[str]:
+    """The one-word names of `found` (first seen first) that `text` uses as a person's."""
+    lone = [name for name, _ in found if " " not in name and _person_word(name)]
+    acting = _acting(text) if lone else set()
+    return [name for name in lone if name in acting]
+
+
+def _bare(word: str) -> str:
+    """A name as `names` gives it: without trailing dots or quotes, or a possessive "’s"."""
+    return word.rstrip(".’'").removesuffix("’s").removesuffix("'s")
 
 
 def needs_context(question: str) -> bool:
@@ -176,23 +209,20 @@ def _pronouns(question: str, texts: list[str]) -> tuple[tuple[str, str], ...]:
     candidates = [(text, _names_with_titles(text)) for text in texts]
     person = next((name for _, found in candidates for name, is_person in found if is_person), None)
     if person is None:  # else a lone name used as a person's ("did Pompeo warn"), not an acronym ("PFA")
-        person = next((name for text, found in candidates for name, _ in found
-                       if " " not in name and _person_word(name) and _acts(name, text)), None)
+        person = next((name for text, found in candidates for name in _lone_names_acting(text, found)), None)
     return ((pronoun.group(0), person),) if person else ()
 
 
 def read(question: str, history: tuple[Turn, ...]) -> Reading:
     """How `question` leans on `history` (no context when it stands alone or there is no history)."""
-    last = next((i for i in range(len(history) - 1, -1, -1) if history[i].question.strip()), None)
-    if last is None:
+    asked = [turn for turn in history if turn.question.strip()]
+    if not asked:
         return Reading()
-    previous = history[last]
+    previous = asked[-1]
     shown = tuple(t.answer for t in history if t.answer and t.article_id and t.article_id == previous.article_id)
     leans = needs_context(question)
-    resolved_earlier = previous.question
-    if leans or PERSON_PRONOUN.search(question):
-        resolved_earlier = with_context(previous.question, read(previous.question, history[:last]).context)
-    texts = [previous.answer, resolved_earlier, *(t.answer + " " + t.question for t in reversed(history[:last]))]
+    resolved_earlier = _resolved(asked)
+    texts = [previous.answer, resolved_earlier, *(t.answer + " " + t.question for t in reversed(asked[:-1]))]
     return Reading(
         leans=leans,
         context=_context(question, resolved_earlier, previous.answer or "") if leans else "",
@@ -200,6 +230,16 @@ def read(question: str, history: tuple[Turn, ...]) -> Reading:
         previous=previous,
         shown=shown,
     )
+
+
+def _resolved(asked: list[Turn]) -> str:
+    """The last of the questions `asked`, with what it leaves out: each is read against the one before it,
+    oldest first, so the whole history is read once (reading each turn anew for the next was quadratic)."""
+    resolved = asked[0].question
+    for before, turn in zip(asked, asked[1:]):
+        context = _context(turn.question, resolved, before.answer) if needs_context(turn.question) else ""
+        resolved = with_context(turn.question, context)
+    return resolved
 
 
 def with_context(question: str, context: str) -> str:

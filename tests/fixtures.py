@@ -7,9 +7,11 @@ sets (../shared/data, or QA_SHARED_DATA) skip without them.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -116,3 +118,38 @@ def admin_env(tmp_path: Path, token: str | None, embedder=None) -> SimpleNamespa
     service = QAService(config, embedder=embedder or HashingEmbedder())
     client = create_app(config, service=service).test_client()
     return SimpleNamespace(client=client, corpus=corpus, index=index, service=service, root=tmp_path)
+
+
+def growth(work, make, n: int) -> float:
+    """How much longer `work(make(8 * n))` takes than `work(make(n))`: about 8 when linear, 64 when quadratic.
+
+    Each side is the best of five timings of enough calls to last about 30 ms, with the garbage collector
+    off (as timeit does), so that a busy machine blurs the ratio far less than the gap between the answers.
+    """
+    small, large = make(n), make(8 * n)
+    started = time.perf_counter()
+    work(small)
+    calls = max(1, int(0.03 / max(time.perf_counter() - started, 1e-6)))
+
+    def best(text: str) -> float:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(calls):
+                work(text)
+            timings.append(time.perf_counter() - started)
+        return min(timings)
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return best(large) / best(small)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def linear(work, make, n: int = 1500) -> bool:
+    """Whether `work` grows linearly on `make`'s texts: a ratio under 24 (the midway, as a product, between 8
+    and 64) in one of three tries, since a neighbour's load can slow one side of one try."""
+    return any(growth(work, make, n) < 24 for _ in range(3))

@@ -3,11 +3,11 @@
 import pytest
 
 from qa_service.config import Config
-from qa_service.followup import Turn, names, needs_context, read, retrieval_query
+from qa_service.followup import MAX_CAPITALISED_RUNS, Turn, names, needs_context, read, retrieval_query
 from qa_service.generation.build import build_index
 from qa_service.service import QAService, Question, history_turn
 
-from .fixtures import FISHERY_ID, SEED_CORPUS, SEED_ID, TRAM_ID, WATER_ID
+from .fixtures import FISHERY_ID, SEED_CORPUS, SEED_ID, TRAM_ID, WATER_ID, linear
 
 
 @pytest.mark.parametrize("question", [
@@ -183,3 +183,23 @@ def test_a_change_of_subject_is_not_dragged_back(client):
     assert changed["context"]["article_id"] is None, "it names places the seed editorial never mentions"
     assert top_citation(changed)[0] == FISHERY_ID
     assert [p["citation"] for p in changed["passages"]] == [p["citation"] for p in alone.get_json()["passages"]]
+
+
+HOSTILE_QUESTION = ("he " + "M," * 1000)[:1000]  # a pronoun, then a thousand capitalised tokens
+HOSTILE_ANSWER = ("M," * 2000)[:2000]
+
+
+def hostile_history(turns: int) -> tuple[Turn, ...]:
+    return tuple(Turn(HOSTILE_QUESTION, HOSTILE_ANSWER, "some-article", 1) for _ in range(turns))
+
+
+def test_reading_a_hostile_history_grows_with_its_size_not_its_square():
+    """Issue 26, 1: ten turns of capitalised-token runs cost 25 s of CPU, 91 times one turn (a name's title was
+    looked for in all the text before it, and each earlier turn was read again for every later one)."""
+    assert linear(lambda history: read(HOSTILE_QUESTION, history), hostile_history, n=1)
+
+
+def test_the_names_read_from_one_text_are_bounded():
+    many = "and " + ", ".join(f"Name{i} said" for i in range(1000))
+    found = names(many)
+    assert len(found) == MAX_CAPITALISED_RUNS and found[0] == "Name0"
