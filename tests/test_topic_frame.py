@@ -4,6 +4,8 @@ import pytest
 
 from qa_service.topic_frame import topic_of
 
+from .fixtures import linear
+
 
 @pytest.mark.parametrize(("text", "topic"), [
     ("What has the paper said about the Charlie Hebdo killings?", "the Charlie Hebdo killings"),
@@ -40,3 +42,17 @@ from qa_service.topic_frame import topic_of
 ])
 def test_topic_of_takes_the_frame_off(text, topic):
     assert topic_of(text) == topic
+
+
+SPACED = {
+    "a passive frame": lambda n: "how was x" + " " * n + "y",
+    "a topic with a long gap": lambda n: "x" + " " * n + "y",
+    "a gap after a preposition": lambda n: "What did the editorials on x" + " " * n + "in" + " " * n + "y",
+}
+
+
+@pytest.mark.parametrize("make", SPACED.values(), ids=SPACED.keys())
+def test_reading_the_topic_grows_linearly_with_its_whitespace(make):
+    """Issue 26, 5: "how was x" + 980 spaces + "y" cost 30 times a topic of its length (the frame's searches
+    were tried from every space of the run)."""
+    assert linear(topic_of, make, n=120)
