@@ -37,6 +37,12 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def text_key(text: str) -> int:
+    """A 64-bit key of a text with its whitespace runs made one space: how an answer sentence a client sends
+    back without its article is found again (generation/read.py, Snapshot.sentences_with_text)."""
+    return int.from_bytes(hashlib.sha1(" ".join(text.split()).encode("utf-8")).digest()[:8], "big", signed=True)
+
+
 def _longest_fit(text: str, spans: list[tuple[int, int]], prefix: list[int], i: int, limit: int,
                  count: TokenCounter) -> int:
     """The end (exclusive) of the longest run of spans from `i` whose text fits in `limit` tokens; at least i + 1.
@@ -122,6 +128,9 @@ class Sentence(NamedTuple):
     hash: str  # sentence_key(passage hash, start, end)
     terms: str  # its lexical tokens (text.tokenize), space-separated: how they are stored and joined
     clues: int  # clues.sentence_clues: what kinds of answer it can give (a number, a date, a reason …)
+    entities: str = ""  # its named entities (entities.encode), filled in by entities.tag at build time
+    entity_labels: int = 0  # the bit mask of their labels (entities.LABELS)
+    voice: tuple[float, ...] = ()  # voice.VOICE: how evaluative, whose words; filled in by voice.with_voice
 
 
 @dataclass(frozen=True)

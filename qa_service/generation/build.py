@@ -28,10 +28,12 @@ from filelock import FileLock, Timeout
 from .. import heap
 from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
 from ..dense import make_dense_index, write_dense_index
+from ..entities import tag as tag_entities
 from ..lexical import build_lexical
 from ..metrics import observe_build
-from ..passages import Passage, Sentence, cut_article
+from ..passages import Passage, Sentence, cut_article, text_key
 from ..text import tokenize
+from ..voice import voice_matrix, with_voice
 from .carryover import read_carryover
 from .integrity import damaged_files, file_checksums
 from .layout import (
@@ -44,6 +46,7 @@ from .layout import (
     META,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
+    SENTENCE_VOICE,
     VECTOR_FORMATS,
     generation_name,
     read_current_name,
@@ -90,6 +93,7 @@ class BuildReport:
     passages_removed: int = 0
     passages_total: int = 0
     texts_embedded: int = 0
+    paragraphs_tagged: int = 0  # read by the named-entity tagger (entities.py)
     skipped: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -167,8 +171,9 @@ def _write_sqlite(path: Path, articles: list[Article], passages: list[Passage],
             [(i, p.article_id, p.paragraph, p.part, p.start, p.end, p.text, p.hash) for i, p in enumerate(passages)],
         )
         db.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
-            [(i, row, s.start, s.end, s.hash, s.terms, s.clues, len(set(s.terms.split())))
+            "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(i, row, s.start, s.end, s.hash, s.terms, s.clues, s.entities, s.entity_labels,
+              len(set(s.terms.split())), text_key(passages[row].text[s.start:s.end]))
              for i, (row, s) in enumerate(sentences)],
         )
         db.commit()
@@ -289,7 +294,14 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                 report.articles_unchanged += 1
         report.articles_removed = len(set(previous.article_hashes) - {a.id for a in articles})
 
-        cuts = [previous.cut_article(a) or cut_article(a, embedder.max_tokens, embedder.count_tokens) for a in articles]
+        carried = [previous.cut_article(a) for a in articles]
+        fresh = [cut_article(a, embedder.max_tokens, embedder.count_tokens)
+                 for a, cut in zip(articles, carried, strict=True) if cut is None]
+        # Only the articles not carried over are tagged: an added article costs its own paragraphs.
+        report.paragraphs_tagged = sum(len(cut.article.paragraphs) for cut in fresh)
+        tick = progress(report.paragraphs_tagged, "finding named entities") if progress and fresh else None
+        tagged = iter(with_voice(tag_entities(fresh, tick)))
+        cuts = [cut if cut is not None else next(tagged) for cut in carried]
         passages = [passage for cut in cuts for passage, _ in cut.passages]
         sentences = [(row, sentence) for row, (_, passage_sentences) in
                      enumerate(p for cut in cuts for p in cut.passages) for sentence in passage_sentences]
@@ -319,6 +331,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
         try:
             np.save(staging / PASSAGE_VECTORS, passage_vectors)
             np.save(staging / SENTENCE_VECTORS, sentence_vectors)
+            np.save(staging / SENTENCE_VOICE, voice_matrix([s.voice for _, s in sentences]))
             dense = make_dense_index(passage_vectors)
             step("write_dense_index", write_dense_index, dense, staging / DENSE)
             step("write_sqlite", _write_sqlite, staging / META, articles, passages, sentences)

@@ -23,7 +23,15 @@ import numpy as np
 from ..corpus import Article
 from ..passages import CutArticle, Passage, Sentence
 from .integrity import damaged_files
-from .layout import META, PARAGRAPHS_IN_ORDER, PASSAGE_VECTORS, SENTENCE_VECTORS, open_meta, read_manifest
+from .layout import (
+    META,
+    PARAGRAPHS_IN_ORDER,
+    PASSAGE_VECTORS,
+    SENTENCE_VECTORS,
+    SENTENCE_VOICE,
+    open_meta,
+    read_manifest,
+)
 
 
 class VectorPool:
@@ -56,7 +64,8 @@ class VectorPool:
         return everything[rows]
 
 
-CARRIED_FILES = (META, PASSAGE_VECTORS, SENTENCE_VECTORS)
+CARRIED_FILES = (META, PASSAGE_VECTORS, SENTENCE_VECTORS)  # what vectors and counts are read from
+CARRIED_CUT_FILES = (SENTENCE_VOICE,)  # and, from a generation of this very format, the cut articles
 
 
 @dataclass
@@ -113,8 +122,9 @@ def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dim
                 for table, file in (("passages", PASSAGE_VECTORS), ("sentences", SENTENCE_VECTORS)):
                     hashes = [h for (h,) in db.execute(f"SELECT hash FROM {table} ORDER BY row")]
                     carry.vectors.add(hashes, np.load(generation_dir / file))
-            if manifest.get("format") == index_format:
-                carry.cut = _cut_articles(db)
+            if manifest.get("format") == index_format \
+                    and not damaged_files(generation_dir, manifest.get("files") or {}, CARRIED_CUT_FILES):
+                carry.cut = _cut_articles(db, np.load(generation_dir / SENTENCE_VOICE))
         finally:
             db.close()
         return carry
@@ -122,14 +132,15 @@ def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dim
         return Carryover(VectorPool(dimension))
 
 
-def _cut_articles(db: sqlite3.Connection) -> dict[str, CutArticle]:
+def _cut_articles(db: sqlite3.Connection, voices: np.ndarray) -> dict[str, CutArticle]:
     paragraphs: dict[str, list[str]] = defaultdict(list)
     for article_id, text in db.execute(PARAGRAPHS_IN_ORDER):
         paragraphs[article_id].append(text)
     sentences: dict[int, list[Sentence]] = defaultdict(list)
-    for passage_row, *sentence in db.execute(
-            "SELECT passage_row, start, end, hash, terms, clues FROM sentences ORDER BY row"):
-        sentences[passage_row].append(Sentence._make(sentence))
+    rows = db.execute("SELECT passage_row, start, end, hash, terms, clues, entities, entity_labels FROM sentences "
+                      "ORDER BY row")
+    for (passage_row, *sentence), voice in zip(rows, voices.tolist(), strict=True):
+        sentences[passage_row].append(Sentence._make([*sentence, tuple(voice)]))
     passages: dict[str, list] = defaultdict(list)
     for row, *passage in db.execute(
             "SELECT row, article_id, paragraph, part, start, end, text, hash FROM passages ORDER BY row"):

@@ -25,10 +25,13 @@ from pathlib import Path
 
 # 2: sentence term postings (sentence_terms.npz) beside the BM25 index; 3: sentence terms in meta.sqlite;
 # 4: every file's size and CRC-32 in the manifest; 5: `clues` and `n_terms` on sentences; 6: sentence vectors
-# pooled from their passage's encoding, kept under passages.sentence_key (older sentence vectors are not reused)
-FORMAT = 6
+# pooled from their passage's encoding, kept under passages.sentence_key (older sentence vectors are not reused);
+# 7: each sentence's named entities (entities.py), its voice (voice.py, SENTENCE_VOICE) and the key of its text
+# (an answer sent back without its article)
+FORMAT = 7
+FORMAT_CHANGES = {7: "each sentence now carries its named entities and the words of its voice"}  # why rebuilt
 KEEP_OLD_GENERATIONS = 2  # besides the served one: what a reader falls back to when the served one is damaged
-VECTOR_FORMATS = (1, 2, 3, 4, 5, 6)  # generations whose stored vectors a new build may reuse
+VECTOR_FORMATS = (1, 2, 3, 4, 5, 6, 7)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 CHANGE_JOURNAL = ".admin-change.json"
@@ -36,6 +39,7 @@ MANIFEST = "manifest.json"
 META = "meta.sqlite"
 PASSAGE_VECTORS = "passages.npy"
 SENTENCE_VECTORS = "sentences.npy"
+SENTENCE_VOICE = "sentence_voice.npy"  # voice.VOICE of each sentence row
 DENSE = "dense.faiss"
 LEXICAL = "lexical"
 

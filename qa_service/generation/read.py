@@ -20,6 +20,7 @@ from ..acronyms import Definitions
 from ..dense import exact_vectors, read_dense_index, scan_copy
 from ..formats.common import http_url
 from ..lexical import LexicalIndex, SentenceTerms
+from ..passages import text_key
 from .integrity import damaged_files
 from .layout import (
     CURRENT,
@@ -30,6 +31,7 @@ from .layout import (
     PARAGRAPHS_IN_ORDER,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
+    SENTENCE_VOICE,
     generations,
     open_meta,
     read_current_name,
@@ -105,6 +107,7 @@ class Snapshot:
         # IVF-PQ index (codes only), the stored passage vectors memory-mapped (dense.exact_vectors).
         self.dense_vectors = exact_vectors(self.dense, self.path / PASSAGE_VECTORS)
         self.sentence_vectors = load_sentence_vectors(self.path / SENTENCE_VECTORS)
+        self.sentence_voice = np.load(self.path / SENTENCE_VOICE)  # voice.VOICE of each sentence row
         self.lexical = LexicalIndex.load(self.path / LEXICAL)
         self.sentence_terms = SentenceTerms.load(self.path)
         db = open_meta(self.path, immutable=True)
@@ -124,13 +127,19 @@ class Snapshot:
             self.passage_paragraph = np.array([r[1] for r in rows], dtype=np.int32)
             self.passage_text = [r[2] for r in rows]
             sentence_rows = db.execute(
-                "SELECT passage_row, start, end, clues, n_terms FROM sentences ORDER BY row").fetchall()
+                "SELECT passage_row, start, end, clues, n_terms, entity_labels, entities, text_key FROM sentences "
+                "ORDER BY row").fetchall()
         finally:
             db.close()
         self.sentence_passage = np.array([r[0] for r in sentence_rows], dtype=np.int64)
         self.sentence_span = np.array([(r[1], r[2]) for r in sentence_rows], dtype=np.int64).reshape(-1, 2)
         self.sentence_clues = np.array([r[3] for r in sentence_rows], dtype=np.int64)
         self.sentence_n_terms = np.array([r[4] for r in sentence_rows], dtype=np.int64)  # distinct, title's excluded
+        self.sentence_entity_labels = np.array([r[5] for r in sentence_rows], dtype=np.int64)  # entities.LABELS bits
+        self.sentence_entities = [r[6] for r in sentence_rows]  # entities.encode: decoded for the few ranked
+        self.sentence_text_key = np.array([r[7] for r in sentence_rows], dtype=np.int64)  # passages.text_key
+        self._key_order = np.argsort(self.sentence_text_key, kind="stable")
+        self._sorted_keys = self.sentence_text_key[self._key_order]
         first = np.searchsorted(self.sentence_passage, np.arange(len(rows) + 1))
         self.sentence_first = first  # passage row r owns sentence rows sentence_first[r]:sentence_first[r + 1]
         self.passage_date = [self.articles[a].date for a in self.passage_article]
@@ -142,11 +151,13 @@ class Snapshot:
         checks = {
             "FAISS vectors": self.dense.ntotal,
             "sentence rows": len(self.sentence_vectors),
+            "sentence voice rows": len(self.sentence_voice),
             "sentence term rows": self.sentence_terms.n_sentences,
             "BM25 rows": self.lexical.n_docs,
         }
         if checks["FAISS vectors"] != len(rows) or checks["BM25 rows"] != len(rows) \
-                or checks["sentence rows"] != len(sentence_rows) or checks["sentence term rows"] != len(sentence_rows):
+                or any(checks[k] != len(sentence_rows) for k in ("sentence rows", "sentence voice rows",
+                                                                  "sentence term rows")):
             raise IndexUnavailable(f"{self.path.name}: files disagree ({checks}, {len(rows)} passages)")
 
     @cached_property
@@ -154,6 +165,13 @@ class Snapshot:
         """The acronyms the articles define (acronyms.py), read on first use: only an overview needs them, and
         reading every paragraph at each load would slow every worker's start on a large archive."""
         return Definitions(text for texts in self.paragraphs.values() for text in texts)
+
+    def sentences_with_text(self, text: str) -> np.ndarray:
+        """The sentence rows whose text is `text` (whitespace runs made one space), by a binary search of their keys."""
+        key = text_key(text)
+        first = int(np.searchsorted(self._sorted_keys, key, side="left"))
+        last = int(np.searchsorted(self._sorted_keys, key, side="right"))
+        return self._key_order[first:last]
 
     @property
     def n_passages(self) -> int:

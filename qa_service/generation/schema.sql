@@ -1,4 +1,4 @@
--- meta.sqlite of an index generation (layout.FORMAT 5): the text and metadata beside the vectors.
+-- meta.sqlite of an index generation (layout.FORMAT 7): the text and metadata beside the vectors.
 -- Row numbers are shared with the vector files: passages.row is the row in passages.npy, dense.faiss
 -- and the BM25 index; sentences.row is the row in sentences.npy and sentence_terms.npz.
 -- No journal and no syncing: the file is new, and the whole generation is fsynced before it is used.
@@ -12,4 +12,4 @@ CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, paragraph INTEG
                        part INTEGER, start INTEGER, end INTEGER, text TEXT, hash TEXT);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, passage_row INTEGER,
                         start INTEGER, end INTEGER, hash TEXT, terms TEXT, clues INTEGER,
-                        n_terms INTEGER);
+                        entities TEXT, entity_labels INTEGER, n_terms INTEGER, text_key INTEGER);
