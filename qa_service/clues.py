@@ -66,13 +66,15 @@ def sentence_clues(text: str) -> int:
 
 
 # Question kinds, and the clue each one expects of its answer.
-KINDS = ("number", "date", "person", "place", "reason", "opinion", "other")
-EXPECTED = {"number": NUMBER, "date": YEAR, "person": NAME, "place": PLACE | NAME, "reason": CAUSE,
-            "opinion": OPINION, "other": 0}
+KINDS = ("duration", "number", "date", "person", "place", "reason", "opinion", "other")
+EXPECTED = {"duration": NUMBER | YEAR, "number": NUMBER, "date": YEAR, "person": NAME, "place": PLACE | NAME,
+            "reason": CAUSE, "opinion": OPINION, "other": 0}
 
 _WRITER = r"(?:writer|author|columnist|editorial|editors?|paper|piece|article|we|you|i)"
 _KIND_RULES = (
-    ("number", re.compile(r"\bhow (?:many|much|old|long|far|fast|big|large|high|low|often|tall)\b|"
+    ("duration", re.compile(r"\bhow long\b(?!\s+ago)|\bhow many (?:years|months|weeks|days|hours|decades)\b",
+                            re.IGNORECASE)),
+    ("number", re.compile(r"\bhow (?:many|much|old|far|fast|big|large|high|low|often|tall)\b|"
                           r"\bwhat (?:percentage|share|proportion|number|amount|fraction|sum|price|rate)\b|"
                           r"\b(?:at what|by what) (?:rate|margin|percentage)\b|"
                           r"\bwhat (?:are|were) the (?:odds|chances)\b", re.IGNORECASE)),

@@ -78,6 +78,9 @@ class Config:
     # Where a build embeds (ray_encoder.py): None on this machine; "auto" starts a local Ray for the build;
     # "host:6379" or "ray://host:10001" joins a running Ray cluster.
     ray_address: str | None = None
+    # A folder of fitted scorers (`qa-service fit --out`) to use instead of the shipped ones (fitted.py);
+    # `make eval` points it at scorers fitted on the other fold.
+    fitted_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> Config:
@@ -107,10 +110,12 @@ class Config:
             values["query_cache"] = int(env["QA_QUERY_CACHE"])
         if env.get("QA_RAY", "").strip():
             values["ray_address"] = env["QA_RAY"].strip()
+        if env.get("QA_FITTED_DIR"):
+            values["fitted_dir"] = Path(env["QA_FITTED_DIR"])
         if env.get("QA_CORPUS_ALLOW_OUTSIDE_LINKS"):
             values["allow_outside_links"] = env["QA_CORPUS_ALLOW_OUTSIDE_LINKS"].lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("corpus_dir", "index_dir", "cache_dir"):
+        for key in ("corpus_dir", "index_dir", "cache_dir", "fitted_dir"):
             if key in values:
                 values[key] = Path(values[key])
         return cls(**values)

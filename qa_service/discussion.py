@@ -3,64 +3,42 @@
 A reader who asks "Why now?" or "What are they accusing him of?" after an answer is still
 reading that editorial: the answer is nearly always in another of its paragraphs, or another
 sentence of the same one. Searching the whole corpus with so few words finds the loudest
-paragraph anywhere; searching the one editorial needs only its few dozen sentences, ranked on
-what the follow-up still says:
-
-* its words and vector against each sentence, as for any question (`answer.py`), with the kind
-  of answer it asks for (a reason for "why", a number for "how many": `clues.py`);
-* the order in which the editorial is read: a follow-up mostly asks about what comes next, so
-  paragraphs at or just after the previous answer's gain a little, earlier ones less;
-* what was already shown: the sentences given as answers in this conversation lose, so "And
-  why?" does not repeat the answer before it.
+paragraph anywhere; searching the one editorial needs only its few dozen sentences, ranked by a
+scorer fitted on conversations (`fitted.py`) over plain features of each sentence
+(`sentence_features.py`): its closeness to the question and to the answer shown before, the
+question's words it holds, the kind of answer it gives, where it stands from that answer, and
+whether it was shown already.
 
 A follow-up leaves the editorial when it names someone or something that the editorial never
 mentions ("Which US states bid for Tesla's factory?"); it is then a new question. One that the
-editorial does not answer is declined as such, not answered from a random paragraph elsewhere.
-README.md ("Follow-up questions") has the measurements behind each weight.
+editorial does not answer (its best sentence scores under the fitted threshold) is declined as
+such, not answered from a random paragraph elsewhere. When the next best sentences score close to
+the best, they are offered beside it (`alternatives`). README.md ("Follow-up questions") has the
+measurements.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .answer import NEW_WORDS_WEIGHT, QUESTION_PENALTY, SENTENCE_WEIGHT, Answer, article_has_names
-from .clues import QUESTION
-from .followup import Reading
+from .answer import SENTENCE_WEIGHT, Answer, article_has_names
+from .fitted import Scorer
+from .followup import Reading, Turn
 from .generation.read import Snapshot
-from .search import Filters, Hit, Query, allowed_rows, name_terms, sentence_scores
-from .text import tokenize
+from .passages import text_key
+from .search import Filters, Hit, Query, allowed_rows, name_terms
+from .sentence_features import FEATURES, Shown, follow_up_features
 
-TERM_SHARE_WEIGHT = 0.25  # lower than for a fresh question: the editorial's own topic words are in every sentence
-PASSAGE_WEIGHT = 3.0  # of the cosine of the sentence's passage: a follow-up's few words need their surroundings
-KIND_BONUS = 0.1  # the sentence holds the kind of answer asked for
-AHEAD_BONUS = 0.12  # the paragraph is the previous answer's or one of the next AHEAD_PARAGRAPHS
-AHEAD_PARAGRAPHS = 3
-BEHIND_PENALTY = 0.1  # the paragraph comes before the previous answer's
-SHOWN_PENALTY = 0.25  # the sentence was already given as an answer in this conversation
-NEAR_SHOWN_WEIGHT = 0.2  # of the cosine to the previous answer's sentence ("And in Italy?" asks alongside it)
-FOUND_THRESHOLD = 1.1  # the best sentence's score below which the editorial is taken not to answer
-
-
-# "Which clubs …?", "What interest rate …?": the thing asked about, named after which/what. Generic words of
-# the kind of answer ("what reason", "which year") say nothing about the editorial's subject.
-# The noun after which/what, or the two words before the verb that follows them ("what interest rate is").
-ASKED_THING = re.compile(r"\b(?:which|what)\s+(\w[\w-]*)", re.IGNORECASE)
-ASKED_PHRASE = re.compile(r"\b(?:which|what)\s+\w[\w-]*\s+(\w[\w-]*)\s+(?:is|are|was|were|do|does|did|has|have|had|"
-                          r"will|would|can|could|should)\b", re.IGNORECASE)
-GENERIC_THINGS = frozenset(tokenize("""kind kinds sort sorts type types way ways reason reasons year years date day days
-    month time times number numbers amount percentage share proportion part point thing things one ones else
-    happened happen exactly person people man woman men women leader official country countries city town place
-    nation group company firm side sides issue problem word words name names role step steps"""))
-
+MAX_ALTERNATIVES = 2  # next best sentences offered beside an unsure answer
 
 @dataclass(frozen=True)
 class InArticle:
     hits: list[Hit]
     answer: Answer | None  # None: the editorial does not answer it
     evidence: float  # of the answer sentence, on answer.evidence's scale, to weigh against an answer elsewhere
+    alternatives: tuple[Answer, ...] = ()  # the next best sentences, when they score close to the answer
 
 
 def editorial_rows(snapshot: Snapshot, question: str, reading: Reading, filters: Filters) -> np.ndarray | None:
@@ -82,88 +60,69 @@ def editorial_rows(snapshot: Snapshot, question: str, reading: Reading, filters:
     return rows
 
 
-def answer_in_article(snapshot: Snapshot, query: Query, reading: Reading, rows: np.ndarray, k: int) -> InArticle:
-    """The article's passages, best first (at most `k`), and the answer sentence (see the module's docstring)."""
-    sentences = sentence_scores(snapshot, query, rows)
-    if len(sentences.rows) == 0:
+def answer_in_article(snapshot: Snapshot, query: Query, reading: Reading, rows: np.ndarray, k: int,
+                      scorer: Scorer) -> InArticle:
+    """The article's passages, best first (at most `k`), and the answer sentence, with the next best ones
+    when they score close to it (see the module's docstring)."""
+    candidates = follow_up_features(snapshot, query, shown_from(snapshot, reading), rows)
+    if len(candidates.rows) == 0:
         return InArticle([], None, 0.0)
-    owner = np.repeat(np.arange(len(rows)), np.diff(sentences.offsets))  # index into rows of each sentence
-    assert snapshot.dense_vectors is not None, "an article with passages has their vectors"
-    passage_cosine = np.take(snapshot.dense_vectors, rows, axis=0) @ query.vector
-    new_words = np.maximum(snapshot.sentence_n_terms[sentences.rows] - query.matched_terms()[sentences.rows], 0)
-    asks = (snapshot.sentence_clues[sentences.rows] & QUESTION) > 0
-    texts = _texts(snapshot, sentences.rows, rows[owner])
-    shown = np.array([t in {_spaced(a) for a in reading.shown} for t in texts], dtype=bool)
-    previous = reading.previous.answer if reading.previous else ""
-    last_shown = np.array([t == _spaced(previous) for t in texts], dtype=bool) if previous else shown[:0]
-    score = (
-        sentences.cosine
-        + TERM_SHARE_WEIGHT * sentences.coverage
-        + PASSAGE_WEIGHT * passage_cosine[owner]
-        + KIND_BONUS * sentences.fits
-        + NEW_WORDS_WEIGHT * np.log1p(new_words)
-        - QUESTION_PENALTY * asks
-        + _order_prior(snapshot.passage_paragraph[rows][owner], reading)
-        - SHOWN_PENALTY * shown
-        + NEAR_SHOWN_WEIGHT * _near(snapshot, sentences.rows, last_shown)
-    )
-    passage_score = sentences.best(score)
-    best_cosine, best_coverage = sentences.best(sentences.cosine), sentences.best(sentences.coverage)
-    order = np.lexsort((rows, -passage_score))[:k]
-    hits = [Hit(int(rows[i]), float(passage_score[i]), float(passage_cosine[i]), 0.0, float(best_cosine[i]),
-                float(best_coverage[i])) for i in order]
-    best = int(score.argmax())
-    if not _mentions_asked_thing(snapshot, query.text, int(snapshot.passage_article_number[rows[0]])):
-        return InArticle(hits, None, 0.0)
-    evidence = SENTENCE_WEIGHT * float(sentences.cosine[best]) + float(sentences.coverage[best])
-    if score[best] < FOUND_THRESHOLD or not (query.tokens or query.context_tokens):
+    score = scorer.scores(candidates.features)
+    order = np.argsort(-score, kind="stable")
+    passage_score = np.full(len(rows), -np.inf)
+    where = np.searchsorted(rows, candidates.passages)  # rows are sorted: the passage of each sentence
+    np.maximum.at(passage_score, where, score)
+    ranked = np.lexsort((rows, -passage_score))[:k]
+    cosine, coverage = candidates.features[:, 0], candidates.features[:, FEATURES.index("coverage")]
+    hits = [Hit(int(rows[i]), float(passage_score[i]), 0.0, 0.0, float(cosine[where == i].max(initial=0.0)),
+                float(coverage[where == i].max(initial=0.0))) for i in ranked]
+    best = int(order[0])
+    evidence = SENTENCE_WEIGHT * float(cosine[best]) + float(coverage[best])
+    if not (query.tokens or query.context_tokens) or score[best] < scorer.decline_below:
         return InArticle(hits, None, evidence)
-    rank = int(np.flatnonzero(order == owner[best])[0]) + 1
-    row = int(rows[owner[best]])
-    start, end = (int(x) for x in snapshot.sentence_span[sentences.rows[best]])
-    answer = Answer(rank, start, end, snapshot.passage_text[row][start:end], float(score[best]))
-    return InArticle(hits, answer, evidence)
+    rank_of = {int(rows[i]): rank for rank, i in enumerate(ranked, start=1)}
+
+    def answer(i: int) -> Answer | None:
+        passage = int(candidates.passages[i])
+        if passage not in rank_of:
+            return None
+        start, end = (int(x) for x in snapshot.sentence_span[candidates.rows[i]])
+        return Answer(rank_of[passage], start, end, snapshot.passage_text[passage][start:end], float(score[i]))
+
+    close = [answer(int(i)) for i in order[1:1 + MAX_ALTERNATIVES * 2]
+             if score[i] >= score[best] - scorer.alternatives_within]
+    alternatives = tuple(a for a in close if a is not None)[:MAX_ALTERNATIVES]
+    return InArticle(hits, answer(best), evidence, alternatives)
 
 
-def asked_thing(question: str) -> str | None:
-    """The lexical term of the thing a which/what question asks about ("clubs" -> "club"), or None."""
-    match = ASKED_PHRASE.search(question) or ASKED_THING.search(question)
-    terms = tokenize(match.group(1)) if match else []
-    return terms[0] if terms and terms[0] not in GENERIC_THINGS else None
+def shown_from(snapshot: Snapshot, reading: Reading) -> Shown:
+    """What the conversation showed from the editorial under discussion: the previous answer's sentence (in its
+    paragraph, when the text occurs more than once) and the keys of every answer given from it."""
+    previous = reading.previous
+    if previous is None or not previous.article_id or previous.article_id not in snapshot.article_number:
+        return Shown()
+    number = snapshot.article_number[previous.article_id]
+    row = -1
+    if previous.answer:
+        found = snapshot.sentences_with_text(previous.answer)
+        found = found[snapshot.sentence_article_number[found] == number]
+        if len(found):
+            paragraphs = snapshot.passage_paragraph[snapshot.sentence_passage[found]]
+            row = int(found[np.argmax(paragraphs == previous.paragraph)])
+    return Shown(row, previous.paragraph, frozenset(text_key(a) for a in reading.shown))
 
 
-def _mentions_asked_thing(snapshot: Snapshot, question: str, article: int) -> bool:
-    """False when the question asks about a thing ("Which clubs …?") that the editorial never mentions."""
-    term = asked_thing(question)
-    if term is None:
-        return True
-    term_id = snapshot.lexical.vocab.get(term, -1)
-    if term_id < 0:
-        return False
-    sentences = snapshot.sentence_terms.sentences_with(term_id)
-    return bool((snapshot.sentence_article_number[sentences] == article).any())
-
-
-def _order_prior(paragraph: np.ndarray, reading: Reading) -> np.ndarray:
-    previous = reading.previous.paragraph if reading.previous else None
-    if previous is None:
-        return np.zeros(len(paragraph))
-    ahead = (paragraph >= previous) & (paragraph <= previous + AHEAD_PARAGRAPHS)
-    return AHEAD_BONUS * ahead - BEHIND_PENALTY * (paragraph < previous)
-
-
-def _spaced(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _texts(snapshot: Snapshot, sentence_rows: np.ndarray, passage_rows: np.ndarray) -> list[str]:
-    spans = snapshot.sentence_span[sentence_rows]
-    return [_spaced(snapshot.passage_text[p][s:e]) for p, (s, e) in zip(passage_rows, spans, strict=True)]
-
-
-def _near(snapshot: Snapshot, sentence_rows: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """Each sentence's cosine to the previous answer's sentence (0 when that is not among them)."""
-    if not previous.any():
-        return np.zeros(len(sentence_rows))
-    vector = snapshot.sentence_vectors[sentence_rows[np.flatnonzero(previous)[0]]]
-    return np.take(snapshot.sentence_vectors, sentence_rows, axis=0) @ vector
+def with_articles(snapshot: Snapshot, history: tuple[Turn, ...]) -> tuple[Turn, ...]:
+    """The history, each turn sent without its article but with an answer sentence that occurs in exactly one
+    article read as naming that article and paragraph (a client that sends only question and answer)."""
+    filled = []
+    for turn in history:
+        if turn.article_id is None and turn.answer.strip():
+            found = snapshot.sentences_with_text(turn.answer)
+            articles = np.unique(snapshot.sentence_article_number[found])
+            if len(articles) == 1:
+                passage = int(snapshot.sentence_passage[found[0]])
+                turn = replace(turn, article_id=snapshot.passage_article[passage],
+                               paragraph=int(snapshot.passage_paragraph[passage]))
+        filled.append(turn)
+    return tuple(filled)

@@ -24,6 +24,7 @@ import numpy as np
 from .clues import EXPECTED, question_kind, question_names
 from .config import MODES
 from .dense import best_first, search_dense
+from .entities import ASKED_MASKS
 from .generation.read import Snapshot
 from .text import tokenize
 
@@ -92,7 +93,10 @@ class Query:
         self.text = text
         self.vector = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(-1))
         self.tokens = tokenize(text) + (acronym_tokens(snapshot, text) if acronyms else [])
-        self.expected = EXPECTED[question_kind(text)]  # clue flags an answer sentence should have (0: any)
+        kind = question_kind(text)
+        self.expected = EXPECTED[kind]  # clue flags an answer sentence should have (0: any)
+        # entity labels one should hold (entities.ASKED; 0: the clue flags decide): who, when, how many, where
+        self.expected_entities = ASKED_MASKS.get(kind, 0)
         vocab = snapshot.lexical.vocab
         self.names = name_terms(snapshot, text)
         own = set(self.tokens)
@@ -154,7 +158,10 @@ def sentence_scores(snapshot: Snapshot, query: Query, passage_rows: np.ndarray) 
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     rows = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
     cosine = np.take(snapshot.sentence_vectors, rows, axis=0) @ query.vector
-    fits = (snapshot.sentence_clues[rows] & query.expected) > 0
+    if query.expected_entities:
+        fits = (snapshot.sentence_entity_labels[rows] & query.expected_entities) > 0
+    else:
+        fits = (snapshot.sentence_clues[rows] & query.expected) > 0
     return SentenceScores(rows, cosine.astype(np.float64), query.coverage()[rows], offsets, fits)
 
 

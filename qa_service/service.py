@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from .answer import Answer, choose_sentence, evidence, is_found
 from .config import DEFAULT_OVERVIEW_LIMIT, DEFAULT_TOP_K, MODES, Config
-from .discussion import answer_in_article, editorial_rows
+from .discussion import InArticle, answer_in_article, editorial_rows, with_articles
+from .fitted import FOLLOW_UP, Scorer, load_scorer
 from .followup import Reading, Turn, read, with_context
 from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
 from .overview import overview
 from .search import Filters, Hit, Query, retrieve
+from .sentence_features import FEATURES
 from .topic_frame import topic_of
 
 if TYPE_CHECKING:
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 # Asked once at start (warm_up): questions of several kinds, so that each path of search and answer has run.
-SWITCH_MARGIN = 0.3  # on answer.evidence's scale: how much better elsewhere must answer a question that stands alone
 WARM_UP_QUESTIONS = ("What does the editorial argue?", "Who warned about it, and why?",
                      "How many people were there in 2015?")
 WARM_UP_FOLLOW_UP = "Why?"  # then a follow-up on the last of them: the path of a conversation
@@ -74,12 +75,15 @@ def citation(snapshot: Snapshot, row: int) -> dict:
 
 
 class QAService:
-    def __init__(self, config: Config, embedder: Encoder | None = None, occupancy: Occupancy | None = None):
+    def __init__(self, config: Config, embedder: Encoder | None = None, occupancy: Occupancy | None = None,
+                 follow_up_scorer: Scorer | None = None):
+        """`follow_up_scorer`: instead of the one fitted.load_scorer reads (config.fitted_dir, else the shipped one)."""
         self.config = config
         self.occupancy = occupancy or Occupancy()  # a server's is shared by its workers (see occupancy.py)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
+        self.follow_up_scorer = follow_up_scorer or load_scorer(config.fitted_dir, FOLLOW_UP, FEATURES)
 
     @property
     def embedder(self) -> Encoder:
@@ -123,15 +127,13 @@ class QAService:
     def _ask(self, question: Question) -> dict:
         started = time.perf_counter()
         snapshot = self.reader.snapshot()
-        reading = read(question.text, question.history)
+        reading = read(question.text, with_articles(snapshot, question.history))
         resolved = with_context(question.text, reading.context)
-        hits, answer, context = self._answer(snapshot, question, reading, resolved)
+        hits, answer, context, alternatives = self._answer(snapshot, question, reading, resolved)
         result = {
             "question": question.text,
             "found": answer is not None,
-            "answer": None if answer is None else {
-                "text": answer.text, "passage": answer.passage, "start": answer.start, "end": answer.end,
-            },
+            "answer": None if answer is None else _answer_json(answer),
             "passages": [
                 {
                     "rank": rank,
@@ -144,6 +146,8 @@ class QAService:
             "mode": question.mode,
             "index_version": snapshot.version,
         }
+        if alternatives:
+            result["alternatives"] = [_answer_json(a) for a in alternatives]
         if resolved != question.text:
             result["resolved_question"] = resolved
         if context is not None:
@@ -152,20 +156,21 @@ class QAService:
         return result
 
     def _answer(self, snapshot: Snapshot, question: Question, reading: Reading,
-                resolved: str) -> tuple[list[Hit], Answer | None, dict | None]:
+                resolved: str) -> tuple[list[Hit], Answer | None, dict | None, tuple[Answer, ...]]:
         """The passages and the answer: for a follow-up, in the editorial under discussion first.
 
         One text is embedded: in the editorial under discussion, the question as asked (its words are what
         tells the editorial's sentences apart; the carried-over names are in all of them), else the question
         with what it leaves out. `context` (None for a conversation's first question) says where it was
-        searched, for the reader.
+        searched, for the reader. In the editorial, the next best sentences come too when they score close.
         """
         rows = editorial_rows(snapshot, question.text, reading, question.filters)
         vector = self.embedder.encode([question.text if rows is not None else resolved])[0]
         query = Query(snapshot, question.text, vector, context=reading.context)
         hits: list[Hit] | None = None
         if rows is not None:
-            in_article = answer_in_article(snapshot, query, reading, rows, question.top_k)
+            in_article: InArticle = answer_in_article(snapshot, query, reading, rows, question.top_k,
+                                                      self.follow_up_scorer)
             article_id = reading.previous.article_id if reading.previous else None
             title = snapshot.articles[article_id].title if article_id else None
             stay = reading.leans
@@ -173,14 +178,16 @@ class QAService:
                 # A question that stands on its own may have changed the subject without naming anything new:
                 # it stays unless the whole corpus answers it clearly better.
                 hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
-                elsewhere = is_found(snapshot, query, hits) and evidence(hits) > in_article.evidence + SWITCH_MARGIN
+                margin = self.follow_up_scorer.switch_margin
+                elsewhere = is_found(snapshot, query, hits) and evidence(hits) > in_article.evidence + margin
                 stay = not elsewhere
             if stay:
-                return in_article.hits, in_article.answer, _context(reading, article_id, title, in_article.answer)
+                return (in_article.hits, in_article.answer, _context(reading, article_id, title, in_article.answer),
+                        in_article.alternatives)
         if hits is None:
             hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
         answer = choose_sentence(snapshot, query, hits) if is_found(snapshot, query, hits) else None
-        return hits, answer, None if reading.previous is None else _context(reading, None, None, answer)
+        return hits, answer, None if reading.previous is None else _context(reading, None, None, answer), ()
 
     def overview(self, topic: str, limit: int = DEFAULT_OVERVIEW_LIMIT, filters: Filters | None = None) -> dict:
         """The editorials that discuss `topic` (overview.py), as /api/overview answers: one encoder call."""
@@ -214,6 +221,10 @@ class QAService:
         if self.reader.error:
             health["warning"] = f"serving an older index generation: {self.reader.error}"
         return health
+
+
+def _answer_json(answer: Answer) -> dict:
+    return {"text": answer.text, "passage": answer.passage, "start": answer.start, "end": answer.end}
 
 
 def _context(reading: Reading, article_id: str | None, title: str | None, answer: Answer | None) -> dict:

@@ -153,3 +153,18 @@ def linear(work, make, n: int = 1500) -> bool:
     """Whether `work` grows linearly on `make`'s texts: a ratio under 24 (the midway, as a product, between 8
     and 64) in one of three tries, since a neighbour's load can slow one side of one try."""
     return any(growth(work, make, n) < 24 for _ in range(3))
+
+
+def write_scorer(folder: Path, decline_below: float = -1e9, alternatives_within: float = 0.0,
+                 **weights: float) -> Path:
+    """A follow-up scorer file (fitted.py's layout) with these weights by feature name (cosine 1 unless given), for
+    testing what the service does with a scorer's choices, not what fitting chooses."""
+    from qa_service.fitted import FOLLOW_UP
+    from qa_service.sentence_features import FEATURES
+
+    weights = {"cosine": 1.0, **weights}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FOLLOW_UP).write_text(json.dumps({
+        "features": list(FEATURES), "weights": [weights.get(f, 0.0) for f in FEATURES], "decline_below": decline_below,
+        "alternatives_within": alternatives_within, "switch_margin": 0.3, "fitted_on": ["tests"]}))
+    return folder

@@ -92,9 +92,20 @@ def test_history_turns_carry_the_article_and_paragraph_of_their_answer(client):
     data = ask(client, question="Who did he call?", history=[turn]).get_json()
     assert data["context"]["article_id"] == SEED_ID
     assert data["context"]["title"].startswith("U.S. warning")
-    # null article and paragraph (a turn that was declined) are accepted and search everywhere.
-    data = ask(client, question="Who did he call?", history=[{**turn, "article_id": None, "paragraph": None}])
-    assert data.get_json()["context"]["article_id"] is None
+    # null article and paragraph (a turn that was declined, no answer shown) are accepted and search everywhere.
+    declined = {**turn, "answer": "", "article_id": None, "paragraph": None}
+    assert ask(client, question="Who did he call?", history=[declined]).get_json()["context"]["article_id"] is None
+
+
+def test_a_history_of_questions_and_answers_only_is_read_in_the_answers_editorial(client):
+    """The simplest client sends no article (issue 27, 4): an answer sentence that occurs in exactly one editorial
+    names it, so "Who did he call?" is still searched there."""
+    first = ask(client, question="What did Pompeo warn about?").get_json()
+    turn = {"question": "What did Pompeo warn about?", "answer": first["answer"]["text"]}
+    data = ask(client, question="Who did he call?", history=[turn]).get_json()
+    assert data["context"]["article_id"] == SEED_ID
+    cited = data["passages"][data["answer"]["passage"] - 1]["citation"]
+    assert cited["article_id"] == SEED_ID
 
 
 def test_an_unknown_history_field_is_a_400_naming_it(client):

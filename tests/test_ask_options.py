@@ -10,6 +10,8 @@ from click.testing import CliRunner
 from qa_service.cli import main
 from qa_service.config import PROJECT_ROOT
 
+from .fixtures import write_scorer
+
 SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # corpus/, dated 2018-11-22
 QUESTION = "What did Pompeo warn about?"
 
@@ -84,7 +86,8 @@ def test_chat_keeps_the_conversation_and_prints_citations(runner, built_index):
     assert "(reading" not in turns[3] and "searched" not in turns[3]
 
 
-def test_chat_declines_a_follow_up_that_editorial_does_not_answer(runner, built_index):
+def test_chat_declines_a_follow_up_that_editorial_does_not_answer(runner, built_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_FITTED_DIR", str(write_scorer(tmp_path / "fitted", decline_below=1e9)))
     piped = "Where did the Kessling tram derailment happen?\nWhich airline did he fly?\n"
     result = runner.invoke(main, ["chat", "--index", str(built_index[1])], input=piped)
     follow_up = result.output.split("\nyou> ")[2]

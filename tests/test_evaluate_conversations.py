@@ -7,13 +7,17 @@ from click.testing import CliRunner
 from qa_service.cli import main
 from qa_service.evaluate_conversations import (
     ConversationTurn,
+    answer_or_alternative_right,
     answer_right,
     evaluate_conversations,
     format_conversation_table,
     load_conversations,
 )
+from qa_service.fitted import FOLLOW_UP, load_scorer
+from qa_service.sentence_features import FEATURES
+from qa_service.service import QAService
 
-from .fixtures import SHARED_DATA, TRAM_ID, WATER_ID, needs_shared_data
+from .fixtures import SHARED_DATA, TRAM_ID, WATER_ID, needs_shared_data, write_scorer
 
 TRAM_TALK = {"id": "tram", "turns": [
     {"question": "Where did the Kessling tram derailment happen?", "file": f"{TRAM_ID}.txt", "paragraph": 1,
@@ -53,11 +57,26 @@ def test_conversations_over_the_test_articles(tmp_path, service):
     assert outcome.by_type["opener"].turns == 2
     assert outcome.by_type["reference"].right == 1, outcome.wrong
     assert outcome.by_type["pronoun"].right == 1, outcome.wrong
-    assert outcome.by_type["unanswerable"].right == 1, outcome.wrong
+    assert outcome.by_type["reference"].gold_in_passages == 1 and outcome.by_type["pronoun"].gold_in_passages == 1
     table = format_conversation_table(outcome)
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("|")}
-    assert set(rows) >= {"opener", "pronoun", "reference", "unanswerable", "all follow-ups", "all turns"}
-    assert "1.00 (3)" in rows["all follow-ups"]
+    assert set(rows) >= {"opener", "pronoun", "reference", "unanswerable", "pronoun, reference, ellipsis",
+                         "topic-switch, unanswerable", "all follow-ups", "all turns"}
+    assert "1.00 (2)" in rows["pronoun, reference, ellipsis"]
+
+
+def test_an_unanswerable_turn_is_right_when_declined(tmp_path, service):
+    declining = load_scorer(write_scorer(tmp_path, decline_below=1e9), FOLLOW_UP, FEATURES)
+    strict = QAService(service.config, embedder=service.embedder, follow_up_scorer=declining)
+    outcome = evaluate_conversations(strict, load_conversations(write_conversations(tmp_path / "c.jsonl", [TRAM_TALK])))
+    assert outcome.by_type["unanswerable"].right == 1 and outcome.by_type["reference"].right == 0
+
+
+def test_an_alternative_holding_the_gold_counts_beside_the_answer():
+    turn = ConversationTurn("q", "pronoun", "he closed the river line")
+    result = {"answer": {"text": "The mayor spoke."}, "alternatives": [{"text": "Then he closed the river line."}]}
+    assert not answer_right(result, turn) and answer_or_alternative_right(result, turn)
+    assert not answer_or_alternative_right({"answer": None, "alternatives": []}, turn)
 
 
 def test_eval_command_prints_the_conversation_table(tmp_path, monkeypatch, embedder, built_index):
@@ -69,8 +88,9 @@ def test_eval_command_prints_the_conversation_table(tmp_path, monkeypatch, embed
     assert "| all follow-ups" in result.output and "1 conversations (3 turns)" in result.output
     as_json = CliRunner().invoke(main, ["eval", "--corpus", str(corpus), "--conversations", str(path), "--quiet",
                                         "--json"])
-    by_type = {row["type"]: row for row in json.loads(as_json.output)["conversations"]["by_type"]}
-    assert by_type["all turns"]["turns"] == 3
+    [report] = json.loads(as_json.output)["conversations"]
+    by_type = {row["type"]: row for row in report["by_type"]}
+    assert by_type["all turns"]["turns"] == 3 and report["file"] == str(path) and report["fitted_on"]
 
 
 def test_a_malformed_conversation_is_a_one_line_error(tmp_path, built_index):

@@ -3,11 +3,14 @@
 import pytest
 
 from qa_service.config import Config
+from qa_service.fitted import FOLLOW_UP, load_scorer
 from qa_service.followup import MAX_CAPITALISED_RUNS, Turn, names, needs_context, read, retrieval_query
 from qa_service.generation.build import build_index
+from qa_service.sentence_features import FEATURES
 from qa_service.service import QAService, Question, history_turn
+from qa_service.web import create_app
 
-from .fixtures import FISHERY_ID, SEED_CORPUS, SEED_ID, TRAM_ID, WATER_ID, linear
+from .fixtures import FISHERY_ID, SEED_CORPUS, SEED_ID, TRAM_ID, WATER_ID, linear, write_scorer
 
 
 @pytest.mark.parametrize("question", [
@@ -119,7 +122,8 @@ def top_citation(data):
 
 
 def test_the_readme_follow_up_over_the_seed(client):
-    first, second = converse(client, ["What did Pompeo warn about?", "Who did he call?"])
+    """The fitted scorer (qa_service/fitted/, `make fit`) ranks the README's known case first."""
+    first, second = converse(client, ["What did Pompeo warn about?", "Who did he call to complain?"])
     assert top_citation(first)[0] == SEED_ID
     assert "context" not in first, "the first question of a conversation has nothing to be read against"
     assert second["context"]["article_id"] == SEED_ID
@@ -138,7 +142,8 @@ def seed_only(tmp_path_factory, embedder):
 
 def test_the_readme_follow_up_over_the_seed_corpus_alone(seed_only):
     first = seed_only.ask(Question("What did Pompeo warn about?"))
-    second = seed_only.ask(Question("Who did he call?", history=(history_turn("What did Pompeo warn about?", first),)))
+    second = seed_only.ask(Question("Who did he call to complain?",
+                                    history=(history_turn("What did Pompeo warn about?", first),)))
     assert second["context"]["pronouns"] == [{"word": "he", "as": "Pompeo"}]
     assert "Pompeo telephoned South Korean Foreign Minister Kang Kyung-wha" in second["answer"]["text"]
 
@@ -146,7 +151,7 @@ def test_the_readme_follow_up_over_the_seed_corpus_alone(seed_only):
 def test_clients_that_send_only_questions_and_answers_still_get_follow_ups(client):
     _, second = converse(client, ["What did Pompeo warn about?", "Who did he call to complain?"], with_sources=False)
     assert second["resolved_question"] == "Who did he call to complain? (Pompeo)"
-    assert second["context"]["article_id"] is None
+    assert second["context"]["article_id"] == SEED_ID, "the answer sent back names its editorial (issue 27, 4)"
     assert "Kang Kyung-wha" in second["answer"]["text"]
 
 
@@ -168,7 +173,11 @@ def test_a_three_turn_conversation_reads_her_as_the_person_named(client):
     assert "63 complaints" in replies[2]["answer"]["text"]
 
 
-def test_a_follow_up_the_editorial_does_not_answer_is_declined_as_such(client):
+def test_a_follow_up_the_editorial_does_not_answer_is_declined_as_such(service, tmp_path):
+    """Declined as not in that editorial, not answered from elsewhere (the threshold is the fitted scorer's)."""
+    declining = load_scorer(write_scorer(tmp_path, decline_below=1e9), FOLLOW_UP, FEATURES)
+    strict = QAService(service.config, embedder=service.embedder, follow_up_scorer=declining)
+    client = create_app(strict.config, service=strict).test_client()
     _, declined = converse(client, ["Where did the Kessling tram derailment happen?", "Which airline did he fly?"])
     assert declined["found"] is False
     assert declined["context"]["article_id"] == TRAM_ID

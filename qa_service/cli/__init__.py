@@ -1,4 +1,6 @@
-"""The `qa-service` command: index, publish, import, serve, ask, chat, overview and eval. A thin layer over the core.
+"""The `qa-service` command: index, publish, import, serve, ask, chat, overview, eval, fit.
+
+A thin layer over the core.
 
 Each module holds a few commands (building, serving, asking, evaluating); common.py what they share.
 """
@@ -10,7 +12,7 @@ import click
 from ..config import BACKENDS
 from .asking import ask, chat, overview
 from .building import import_command, index, publish
-from .evaluating import eval_command
+from .evaluating import eval_command, fit_command
 from .serving import serve
 
 
@@ -25,5 +27,5 @@ def main(ctx: click.Context, model: str | None, backend: str | None) -> None:
     ctx.obj = {"model": model, "backend": backend}
 
 
-for command in (index, publish, import_command, serve, ask, overview, chat, eval_command):
+for command in (index, publish, import_command, serve, ask, overview, chat, eval_command, fit_command):
     main.add_command(command)

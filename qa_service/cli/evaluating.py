@@ -25,9 +25,12 @@ from .common import PATH, config_of, fail, os_error, progress_bar
 @click.option("--foreign-corpus", "foreign_dir", type=PATH,
               help="Corpus that does not answer the foreign questions [default: --corpus].")
 @click.option("--foreign-index", "foreign_index_dir", type=PATH, help="Index folder for --foreign-corpus.")
-@click.option("--conversations", "conversations_file", type=PATH,
+@click.option("--conversations", "conversations_files", type=PATH, multiple=True,
               help="JSON-lines conversations about the corpus (../shared/data/editorial-conversations/): "
-                   "each turn asked with the service's own earlier answers as history; a table per turn type.")
+                   "each turn asked with the service's own earlier answers as history; a table per turn type. "
+                   "Repeat for several files: a table each.")
+@click.option("--fitted", "fitted_dir", type=PATH, envvar="QA_FITTED_DIR", show_envvar=True,
+              help="Folder of fitted scorers (qa-service fit --out) to use instead of the shipped ones.")
 @click.option("--topics", "topics_file", type=PATH,
               help="JSON-lines topics (layout: ../shared/data/editorial-topics/README.md): the overview's "
                    "recall@10, precision and key-sentence hits.")
@@ -35,7 +38,7 @@ from .common import PATH, config_of, fail, os_error, progress_bar
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, modes, limit, foreign_file, foreign_dir,
-                 foreign_index_dir, conversations_file, topics_file, as_json: bool, quiet: bool) -> None:
+                 foreign_index_dir, conversations_files, fitted_dir, topics_file, as_json: bool, quiet: bool) -> None:
     """Measure retrieval, answers and "not found" over a question set, through the same path as /api/ask.
 
     \b
@@ -53,23 +56,24 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     from ..evaluate import evaluate_mode, format_table, load_questions, machine
     from ..evaluate_conversations import evaluate_conversations, format_conversation_table, load_conversations
     from ..evaluate_topics import evaluate_topics, format_topics, load_topics
-    from ..generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from ..fitted import FittedError
+    from ..generation.build import EmptyCorpus, IndexBusy
     from ..generation.read import IndexUnavailable
     from ..service import QAService, limit_math_threads
 
     limit_math_threads()  # as in a server worker: the times per question are a served question's
-    if questions_file is None and foreign_file is None and conversations_file is None and topics_file is None:
+    if questions_file is None and foreign_file is None and not conversations_files and topics_file is None:
         fail("give --questions, --foreign-questions, --conversations, --topics or several")
     foreign = foreign_file is not None or foreign_dir is not None
     if foreign_dir is None and foreign_index_dir is not None:
         fail("--foreign-index needs --foreign-corpus")
     modes = modes or (MODES[0],)
     progress = None if quiet else progress_bar
-    config = config_of(ctx)
+    config = config_of(ctx, fitted_dir=fitted_dir)
     try:
         questions = load_questions(questions_file, limit) if questions_file else []
         foreign_questions = load_questions(foreign_file or questions_file, limit) if foreign else []
-        conversations = load_conversations(conversations_file) if conversations_file else []
+        conversation_sets = [(path, load_conversations(path)) for path in conversations_files]
     except (OSError, ValueError) as exc:
         fail(f"cannot read questions: {exc}")
     try:
@@ -82,14 +86,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             embedder = load_embedder(config.with_overrides(query_cache=0))
 
             def service_for(corpus: Path, folder: Path | None, name: str) -> QAService:
-                folder = Path(folder) if folder else Path(scratch) / name
-                if not corpus.is_dir():
-                    fail(f"corpus folder not found: {corpus}")
-                if not is_up_to_date(folder, corpus, embedder.name, embedder.encoder, config.corpus_limits):
-                    if not quiet:
-                        click.echo(f"Indexing {corpus} into {folder} …", err=True)
-                    build_index(corpus, folder, embedder, batch_size=config.batch_size, progress=progress,
-                                limits=config.corpus_limits)
+                folder = indexed(corpus, Path(folder) if folder else Path(scratch) / name, embedder, config, quiet)
                 return QAService(config.with_overrides(corpus_dir=corpus, index_dir=folder), embedder=embedder)
 
             service = service_for(corpus_dir, index_dir, "corpus")
@@ -103,10 +100,11 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                               foreign_questions=foreign_questions, progress=progress)
                 for mode in modes
             ] if questions or foreign_questions else []
-            talked = evaluate_conversations(service, conversations) if conversations else None
+            talked = [(path, evaluate_conversations(service, conversations))
+                      for path, conversations in conversation_sets]
             topic_result = evaluate_topics(service, topics) if topics else None
             version = service.snapshot().version
-        except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
+        except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable, FittedError) as exc:
             fail(str(exc))
         except OSError as exc:
             fail(os_error(exc, "write the evaluation's index"))
@@ -117,7 +115,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             "foreign_questions": str(foreign_file or questions_file) if foreign else None,
             "index_version": version, "model": embedder.name, "backend": embedder.backend,
             "machine": machine(), "results": [r.to_dict() for r in results],
-            "conversations": talked.to_dict() if talked else None,
+            "conversations": [{"file": str(path), "fitted_on": list(service.follow_up_scorer.fitted_on),
+                               **outcome.to_dict()} for path, outcome in talked],
         }
         if topic_result is not None:
             report["topics"] = {"file": str(topics_file), **topic_result.to_dict()}
@@ -125,15 +124,85 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
         return
     if results:
         click.echo(format_table(results))
-    if talked:
-        click.echo(("\n" if results else "") + format_conversation_table(talked))
+    for number, (path, outcome) in enumerate(talked):
+        fitted_on = ", ".join(service.follow_up_scorer.fitted_on)
+        click.echo(("\n" if results or number else "") + f"{path} (follow-up scorer fitted on {fitted_on}):\n"
+                   + format_conversation_table(outcome))
     if topic_result is not None:
         click.echo(("\n" if results or talked else "") + format_topics(topic_result))
     described = f"{len(questions)} questions on {corpus_dir}" if questions else f"index of {corpus_dir}"
-    if conversations:
+    for _, conversations in conversation_sets:
         described += f"; {len(conversations)} conversations ({sum(len(c.turns) for c in conversations)} turns)"
     if topics:
         described += f"; {len(topics)} topics"
     if foreign:
         described += f"; {len(foreign_questions)} foreign questions on {foreign_dir or corpus_dir}"
     click.echo(f"\n{described}; model {embedder.name} ({embedder.backend}); {machine()}")
+
+
+def indexed(corpus: Path, folder: Path, embedder, config, quiet: bool) -> Path:
+    """`folder`, holding an up-to-date index of `corpus` (built or updated there first when it is not)."""
+    from ..generation.build import build_index, is_up_to_date
+
+    if not corpus.is_dir():
+        fail(f"corpus folder not found: {corpus}")
+    if not is_up_to_date(folder, corpus, embedder.name, embedder.encoder, config.corpus_limits):
+        if not quiet:
+            click.echo(f"Indexing {corpus} into {folder} …", err=True)
+        build_index(corpus, folder, embedder, batch_size=config.batch_size, progress=None if quiet else progress_bar,
+                    limits=config.corpus_limits)
+    return folder
+
+
+@click.command("fit")
+@click.option("--corpus", "corpus_dir", type=PATH, required=True,
+              help="Folder of the articles the conversations are on.")
+@click.option("--index", "index_dir", type=PATH, required=True,
+              help="Index folder for the corpus: built or updated there and kept.")
+@click.option("--conversations", "conversations_files", type=PATH, multiple=True, required=True,
+              help="JSON-lines conversations to fit on (../shared/data/editorial-conversations/); repeat for several.")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder to write the fitted scorer into.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversations_files, out_dir: Path,
+                quiet: bool) -> None:
+    """Fit the follow-up scorer on conversations and write it (follow_up.json) into --out.
+
+    \b
+    Each follow-up is asked in its previous turn's editorial with the gold answers before it as history;
+    the weights, the "not in this editorial" threshold and the alternatives margin are all chosen on
+    these conversations (fitting.py). `make fit` writes the shipped scorer from both folds; `make eval`
+    reports each fold with one fitted on the other.
+    """
+    from ..corpus import CorpusError
+    from ..embedder import ModelError, load_embedder
+    from ..evaluate_conversations import load_conversations
+    from ..fitted import FOLLOW_UP
+    from ..fitting import fit_on_conversations
+    from ..generation.build import EmptyCorpus, IndexBusy
+    from ..generation.read import IndexUnavailable
+
+    config = config_of(ctx)
+    try:
+        conversations = [c for path in conversations_files for c in load_conversations(path)]
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read conversations: {exc}")
+    try:
+        embedder = load_embedder(config)
+        folder = indexed(corpus_dir, index_dir, embedder, config, quiet)
+        fit = fit_on_conversations(config.with_overrides(corpus_dir=corpus_dir, index_dir=folder), embedder,
+                                   conversations, [Path(p).name for p in conversations_files])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / FOLLOW_UP
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(fit.scorer.to_json(), indent=1) + "\n", encoding="utf-8")
+        temporary.replace(target)
+    except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable, KeyError) as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"cannot fit: {exc}")
+    except OSError as exc:
+        fail(os_error(exc, f"write the fitted scorer into {out_dir}"))
+    click.echo(f"Wrote {target}: {fit.follow_ups} follow-ups of {len(conversations)} conversations; regularisation "
+               f"C={fit.regularisation}; leave-one-conversation-out top-one {fit.left_out_top_one:.2f}; declines below "
+               f"{fit.scorer.decline_below:.3f}; alternatives within {fit.scorer.alternatives_within:.3f}.")
