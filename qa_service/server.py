@@ -219,7 +219,8 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     config = config.with_overrides(encoder_threads=compute_threads, encoder_solo_threads=solo_threads)
     listener = listen(host, port)
     options = {
-        "bind": f"fd://{listener.fileno()}",
+        # gunicorn takes the socket over: it keeps a copy and closes this descriptor, and closes its copy on shutdown
+        "bind": f"fd://{listener.detach()}",
         "workers": workers,
         "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
         "worker_class": QAWorker,
@@ -243,8 +244,9 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
               log_questions=config.log_questions, index_dir=str(config.index_dir),
               message=f"admin API {admin}: POST/DELETE /api/articles "
                       + ("need the token" if config.admin_token else "answer 403 (set QA_ADMIN_TOKEN to enable)"))
+    master = os.getpid()
     try:
         _Gunicorn(config, options, compute_threads, app_slots=threads).run()
     finally:
-        listener.close()
-        remove_multiprocess_folder(metrics_folder)
+        if os.getpid() == master:  # each worker leaves gunicorn through here too, by SystemExit after its fork
+            remove_multiprocess_folder(metrics_folder)
