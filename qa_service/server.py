@@ -143,7 +143,7 @@ class _Gunicorn(BaseApplication):
         self.options = options
         self.compute_threads = compute_threads
         self.app_slots = app_slots  # requests a worker answers at once (--threads); see guarded()
-        self.occupancy = SharedOccupancy(slots=int(options["workers"]))  # made here, in the master, before any fork
+        self.occupancy = SharedOccupancy()  # made here, in the master, before any fork
         super().__init__()
 
     def load_config(self) -> None:
@@ -155,6 +155,9 @@ class _Gunicorn(BaseApplication):
 
     def _pre_fork(self, server, worker) -> None:
         worker.qa_slot = self.occupancy.assign()
+        if worker.qa_slot is None:
+            server.log.warning("every shared occupancy slot is taken: the new worker's questions are not seen by the "
+                               "others (a question may then be encoded on every core beside another)")
 
     def _post_fork(self, server, worker) -> None:
         self.occupancy.slot = worker.qa_slot
