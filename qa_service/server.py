@@ -20,6 +20,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
+from .access_log import AccessLogger
 from .config import Config
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
@@ -227,6 +228,7 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
         "workers": workers,
         "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
         "worker_class": QAWorker,
+        "logger_class": AccessLogger,  # the access log escapes what a client sends (access_log.py)
         "sendfile": False,  # a static file is written through QAWorker's sockets, which never block a thread
         # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
         # second server took over the first's. Nothing here uses gunicornc.

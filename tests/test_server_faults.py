@@ -1,7 +1,7 @@
 """Issue 11 against the real server (`qa-service serve`, gunicorn, the real model), on 127.0.0.1 only.
 
-Malformed chunked bodies, requests gunicorn refuses itself, 413 and keep-alive, slow clients, and the
-control socket. One server for the module (a model load per server); every socket has a timeout.
+Malformed chunked bodies, requests gunicorn refuses itself, 413 and keep-alive, slow clients, the access
+log, and the control socket. One server for the module (a model load per server); every socket has a timeout.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import shutil
 import socket
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +235,20 @@ def test_clients_that_never_close_do_not_stall_the_worker(server):
 def test_the_server_makes_no_shared_control_socket(server):
     assert server.process.poll() is None
     assert not (server.home / ".gunicorn").exists(), list((server.home / ".gunicorn").rglob("*"))
+
+
+@slow
+def test_the_access_log_cannot_be_forged_through_a_path(server):
+    """A path holding %0a (a new line with a forged entry on it) and %1b (a terminal escape) is logged as sent."""
+    forged = b"/api/x%0a127.0.0.1%20%22GET%20/forged%20HTTP/1.1%22%20200%201%200ms%1b[2J%0d"
+    status, _, _, sock = exchange(server, b"GET " + forged + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+    sock.close()
+    assert status == 404
+    access_log = Path(server.stdout.name)
+    deadline = time.monotonic() + 30
+    while "/api/x" not in access_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    logged = access_log.read_text()
+    assert f'"GET {forged.decode()} HTTP/1.1" 404' in logged, logged[-2000:]
+    assert "\x1b" not in logged and "\r" not in logged
+    assert not [line for line in logged.splitlines() if "GET /forged" in line and "/api/x" not in line]
