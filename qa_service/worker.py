@@ -18,7 +18,9 @@ beside 300 silent or trickling connections /healthz took 5-9 s and a question 20
   from the event loop as the client reads, and the next request on the connection is read only after that. A
   response not taken within RESPONSE_WRITE_SECONDS of its first byte, or one that does not fit in the budget,
   costs its connection, which is closed;
-- a connection that ends waits for the client's FIN in the event loop (at most LINGER_SECONDS), not on it.
+- a connection that ends waits for the client's FIN in the event loop (at most LINGER_SECONDS), not on it;
+- a worker that stops closes its listening sockets at once: a connection opened from then on is refused, where it
+  waited in the backlog, unanswered, until the worker had finished and was reset.
 """
 
 from __future__ import annotations
@@ -429,3 +431,11 @@ class QAWorker(ThreadWorker):
             if not reading.request.data:
                 reading.deadline = min(reading.deadline, deadline)
         self.next_expiry = min(self.next_expiry, deadline)
+
+    def set_accept_enabled(self, enabled):
+        """A stopping worker closes its listening sockets at once: a connection opened while it finishes is refused
+        (the other workers and the master have closed theirs, or go on accepting), not left in the backlog."""
+        super().set_accept_enabled(enabled)
+        if not self.alive:
+            for listener in self.sockets:
+                listener.close()

@@ -1,11 +1,13 @@
 """A server's life under signals, against the real server (`qa-service serve`, gunicorn, the real model) on
-127.0.0.1: a reload (SIGHUP) and a worker more or less (SIGTTIN, SIGTTOU) under load, and shutdowns. Each test
-starts a server of its own (one worker), with its own TMPDIR, where the server makes its metrics folder."""
+127.0.0.1: a reload (SIGHUP) and a worker more or less (SIGTTIN, SIGTTOU) under load, shutdowns, and connections
+opened while a shutdown finishes. Each test starts a server of its own (one worker), with its own TMPDIR, where
+the server makes its metrics folder."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -17,7 +19,7 @@ import pytest
 from qa_service.config import PROJECT_ROOT
 from qa_service.devserver import ServeProcess
 
-from .fixtures import http, slow
+from .fixtures import http, read_response, slow
 
 
 @pytest.fixture
@@ -126,3 +128,41 @@ def test_a_shutdown_exits_0_without_a_traceback_and_removes_its_metrics_folder(s
     assert served.process.wait(60) == 0, served.log()[-3000:]
     assert "Traceback" not in served.log() and "Bad file descriptor" not in served.log(), served.log()[-3000:]
     assert not list(served.scratch.glob("qa-metrics-*"))
+
+
+def try_healthz(port: int) -> str:
+    """What a new connection gets: 'refused' or 'reset', or the answer's Connection header."""
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    except ConnectionRefusedError:
+        return "refused"
+    with sock:
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            status, headers, _ = read_response(sock)  # times out (an error) when never answered
+        except (ConnectionResetError, BrokenPipeError):
+            return "reset"
+        assert status == 200
+        return headers.get("connection", "")
+
+
+@slow
+def test_connections_opened_while_a_shutdown_finishes_are_refused_or_told_to_close(served):
+    """A client in the middle of sending its body holds the stop for up to 10 s; a connection opened meanwhile is
+    refused at once (or, accepted in the moment before, answered with `Connection: close`), never left waiting."""
+    slow_client = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+    with slow_client:
+        slow_client.sendall(b"POST /api/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 1000\r\n\r\n{\"q")
+        time.sleep(0.5)
+        os.kill(served.process.pid, signal.SIGTERM)
+        outcomes = []
+        for _ in range(5):
+            time.sleep(0.3)
+            outcomes.append(try_healthz(served.port))
+        assert served.process.poll() is None  # still finishing: the slow client holds it
+        assert set(outcomes) <= {"refused", "reset", "close"}, outcomes
+        assert outcomes[-1] == "refused"
+        status, headers, _ = read_response(slow_client)  # the request in progress is answered still
+        assert (status, headers["connection"]) == (408, "close")
+    assert served.process.wait(60) == 0, served.log()[-3000:]
