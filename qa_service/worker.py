@@ -425,8 +425,7 @@ class QAWorker(ThreadWorker):
 
     def _cap_keepalive(self, deadline):
         """A stopping worker: connections that have sent nothing yet are closed by `deadline` (gthread closes its
-        kept-alive connections so, STOP_KEEPALIVE_LINGER after the stop)."""
-        super()._cap_keepalive(deadline)
+        kept-alive connections so, STOP_KEEPALIVE_LINGER after the stop; here they are among those being read)."""
         for reading in self.reading.values():
             if not reading.request.data:
                 reading.deadline = min(reading.deadline, deadline)
