@@ -9,6 +9,12 @@ are being answered, and on all cores when none is.
 worker: a small array in memory the workers share (made by the master before it forks), one slot
 per worker. Each process writes only its own slot, and the master clears the slot of a worker
 that dies, so a worker killed in the middle of a question cannot leave a count behind.
+
+The array cannot grow once the workers have it, and a server may run more workers than it started
+with: a reload (SIGHUP) starts every new worker before the old ones leave, and SIGTTIN adds one. So
+it has SLOTS slots, more than a machine holds workers (each holds the model, ~200 MB). Should a
+worker still find none free, it counts its own questions and sees everyone else's, but the others do
+not see its: a question there may be taken for alone and use every core, never a wrong count.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ import multiprocessing
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import numpy as np
+
+SLOTS = 256  # workers a server can have at once, old and new (see the module docstring)
 
 
 class Occupancy:
@@ -48,25 +58,29 @@ class Occupancy:
 class SharedOccupancy(Occupancy):
     """Questions being answered in all the workers of one server (see the module docstring)."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int = SLOTS) -> None:
         super().__init__()
         self._counts = multiprocessing.RawArray("i", slots)
+        self._all = np.frombuffer(self._counts, dtype=np.intc)  # the same memory: summed in C, not slot by slot
         self._free = list(range(slots))
         self.slot: int | None = None  # this worker's slot, set in the worker after the fork
 
-    def assign(self) -> int:
-        """In the master, before a fork: a free slot for the new worker."""
-        return self._free.pop(0)
+    def assign(self) -> int | None:
+        """In the master, before a fork: a free slot for the new worker, or None when every slot is taken."""
+        return self._free.pop(0) if self._free else None
 
-    def release(self, slot: int) -> None:
+    def release(self, slot: int | None) -> None:
         """In the master, when a worker has exited: its count is cleared and its slot reused."""
-        self._counts[slot] = 0
-        self._free.append(slot)
+        if slot is not None:
+            self._counts[slot] = 0
+            self._free.append(slot)
 
     def _add(self, delta: int) -> None:
-        super()._add(delta)
-        if self.slot is not None:
+        if self.slot is None:
+            super()._add(delta)
+        else:
             self._counts[self.slot] += delta
 
     def running(self) -> int:
-        return sum(self._counts) if self.slot is not None else super().running()
+        """Every worker's questions: this process's are in its slot, or counted here when it has none."""
+        return int(self._all.sum()) + super().running()

@@ -14,20 +14,17 @@ import errno
 import io
 import os
 import socket
-import threading
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestTimeout
 
+from .access_log import AccessLogger
 from .config import Config
 from .metrics import configure_event_log, enable_multiprocess, log_event, remove_multiprocess_folder, worker_exited
 from .occupancy import SharedOccupancy
-from .worker import REQUEST_READ_SECONDS, ClientSocket, QAWorker, SlowClient, current
+from .worker import REQUEST_READ_SECONDS, QAWorker, SlowClient, current
 
-# Threads per worker beyond --threads that only read requests: up to this many slow clients per worker cost
-# their own connections and nothing else (each at most REQUEST_READ_SECONDS).
-READER_THREADS = 32
 # Statuses after which the rest of the request is not read: the connection is closed, and says so.
 CLOSING_STATUSES = ("408", "413")
 
@@ -103,23 +100,17 @@ class _FailedInput:
         raise self.error
 
 
-def guarded(app, slots: int, limit: int):
-    """WSGI middleware: the body is read whole (within the read deadline) before the application runs, and at
-    most `slots` requests run the application at once.
+def guarded(app, limit: int):
+    """WSGI middleware: the body is read whole before the application runs (the worker's event loop has read it
+    already, unless it is over `limit`), its read errors made 4xx answers.
 
-    The worker has READER_THREADS threads more than `slots`: a slow client holds one of those while its
-    request trickles in, never one of the threads that answer questions. Body read errors become 4xx, and
-    after them (or a 408/413) gunicorn closes the connection and says `Connection: close` (it said
+    After those errors (or a 408/413) gunicorn closes the connection and says `Connection: close` (it said
     keep-alive, then closed, when a refused body was left unread).
     """
-    running = threading.BoundedSemaphore(slots)
 
     def wsgi(environ, start_response):
         stream = _GuardedInput(environ["wsgi.input"])
         environ["wsgi.input"] = _read_body(environ, stream, limit)
-        sock = getattr(current, "sock", None)
-        if isinstance(sock, ClientSocket):
-            sock.request_read()  # an answer that takes long (an admin build) must not run out the read deadline
 
         def start(status, headers, exc_info=None):
             req = getattr(current, "req", None)
@@ -127,8 +118,7 @@ def guarded(app, slots: int, limit: int):
                 req.must_close = True
             return start_response(status, headers, exc_info)
 
-        with running:
-            return app(environ, start)
+        return app(environ, start)
 
     return wsgi
 
@@ -138,12 +128,11 @@ def threads_per_worker(workers: int) -> int:
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, config: Config, options: dict, compute_threads: int, app_slots: int):
-        self.qa_config = config
+    def __init__(self, config: Config, options: dict, compute_threads: int):
+        self.qa_config = config  # read by QAWorker too (the largest body it reads)
         self.options = options
         self.compute_threads = compute_threads
-        self.app_slots = app_slots  # requests a worker answers at once (--threads); see guarded()
-        self.occupancy = SharedOccupancy(slots=int(options["workers"]))  # made here, in the master, before any fork
+        self.occupancy = SharedOccupancy()  # made here, in the master, before any fork
         super().__init__()
 
     def load_config(self) -> None:
@@ -155,6 +144,9 @@ class _Gunicorn(BaseApplication):
 
     def _pre_fork(self, server, worker) -> None:
         worker.qa_slot = self.occupancy.assign()
+        if worker.qa_slot is None:
+            server.log.warning("every shared occupancy slot is taken: the new worker's questions are not seen by the "
+                               "others (a question may then be encoded on every core beside another)")
 
     def _post_fork(self, server, worker) -> None:
         self.occupancy.slot = worker.qa_slot
@@ -177,7 +169,7 @@ class _Gunicorn(BaseApplication):
         service = app.extensions["qa_service"]
         service.occupancy = self.occupancy  # before the encoder is loaded (by warm_up), which shares it
         service.warm_up()
-        return guarded(app, slots=self.app_slots, limit=self.qa_config.max_body_bytes)
+        return guarded(app, limit=self.qa_config.max_body_bytes)
 
 
 class CannotListen(Exception):
@@ -219,10 +211,12 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
     config = config.with_overrides(encoder_threads=compute_threads, encoder_solo_threads=solo_threads)
     listener = listen(host, port)
     options = {
-        "bind": f"fd://{listener.fileno()}",
+        # gunicorn takes the socket over: it keeps a copy and closes this descriptor, and closes its copy on shutdown
+        "bind": f"fd://{listener.detach()}",
         "workers": workers,
-        "threads": threads + READER_THREADS,  # `threads` answer; the others only wait for slow clients' bytes
+        "threads": threads,  # they only answer: requests are read, and answers sent, by the event loop (worker.py)
         "worker_class": QAWorker,
+        "logger_class": AccessLogger,  # the access log escapes what a client sends (access_log.py)
         "sendfile": False,  # a static file is written through QAWorker's sockets, which never block a thread
         # No control socket: by default every server of one user shares ~/.gunicorn/gunicorn.ctl, and a
         # second server took over the first's. Nothing here uses gunicornc.
@@ -243,8 +237,9 @@ def run_gunicorn(config: Config, host: str, port: int, workers: int = 2, threads
               log_questions=config.log_questions, index_dir=str(config.index_dir),
               message=f"admin API {admin}: POST/DELETE /api/articles "
                       + ("need the token" if config.admin_token else "answer 403 (set QA_ADMIN_TOKEN to enable)"))
+    master = os.getpid()
     try:
-        _Gunicorn(config, options, compute_threads, app_slots=threads).run()
+        _Gunicorn(config, options, compute_threads).run()
     finally:
-        listener.close()
-        remove_multiprocess_folder(metrics_folder)
+        if os.getpid() == master:  # each worker leaves gunicorn through here too, by SystemExit after its fork
+            remove_multiprocess_folder(metrics_folder)

@@ -1,24 +1,35 @@
-"""gunicorn's threaded worker with deadlines on each client's reads and writes, so a slow client costs its own
-connection only.
+"""gunicorn's threaded worker, changed so that a silent, slow or stalled client costs its own connection only.
 
-gunicorn's gthread worker reads a request and writes its response with blocking calls and no timeout, and
-closes a connection by waiting (up to 2 s, on the thread that runs the event loop) for the client to close its
-side. Clients that trickled a request, or sent requests and never read the answers, held every thread of a
-worker and stalled its event loop: /healthz timed out for minutes. Here:
+gunicorn's gthread worker gives each new or kept-alive connection a thread, which waits up to 5 s for the request's
+first bytes and then reads the request with blocking calls; it writes the response with blocking calls too, and
+closes a connection by waiting (up to 2 s, on the thread that runs the event loop) for the client to close its side.
+Silent connections, clients that trickled a request or never read their answers held every thread of a worker:
+beside 300 silent or trickling connections /healthz took 5-9 s and a question 20 s; beside clients that never read,
+/healthz timed out for minutes. Here no thread, and no event loop, waits for a client:
 
-- a request's line, headers and body must all arrive within REQUEST_READ_SECONDS of its first byte;
-- a worker thread never waits for a client to take a response: what the socket does not take at once is kept
-  (within the worker's UNSENT_BYTES budget) and sent from the event loop as the client reads, and the next
-  request on the connection is read only after that. A response not taken within RESPONSE_WRITE_SECONDS of its
-  first byte, or one that does not fit in the budget, costs its connection, which is closed;
-- a connection that ends waits for the client's FIN in the event loop (at most LINGER_SECONDS), not on it.
+- a request is read in the event loop, by non-blocking reads as its bytes arrive, into a RequestBuffer
+  (request_buffer.py); a thread takes the connection only once the request is whole (or refused) and reads it from
+  there. Its line, headers and body must arrive within REQUEST_READ_SECONDS of its first byte: a request still in
+  its head is then closed, one in its body answered 408 (by the application, which finds it cut short). A
+  connection that sends nothing is closed after REQUEST_READ_SECONDS when new, gunicorn's `keepalive` when kept
+  alive. The one body not read there is one over the application's limit, which it refuses from the
+  Content-Length before reading a byte; only an admin's upload is read on its thread, within the same deadline;
+- what the socket does not take of a response at once is kept (within the worker's UNSENT_BYTES budget) and sent
+  from the event loop as the client reads, and the next request on the connection is read only after that. A
+  response not taken within RESPONSE_WRITE_SECONDS of its first byte, or one that does not fit in the budget,
+  costs its connection, which is closed;
+- a connection that ends waits for the client's FIN in the event loop (at most LINGER_SECONDS), not on it;
+- a worker that stops closes its listening sockets at once: a connection opened from then on is refused, where it
+  waited in the backlog, unanswered, until the worker had finished and was reset.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
+import math
 import selectors
 import socket
 import threading
@@ -28,17 +39,24 @@ from functools import partial
 
 from gunicorn import util as gunicorn_util
 from gunicorn.http.errors import NoMoreData
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.http.parser import RequestParser
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
+
+from .request_buffer import RequestBuffer
 
 REQUEST_READ_SECONDS = 10.0
 RESPONSE_WRITE_SECONDS = 10.0
 LINGER_SECONDS = 2.0  # as gunicorn's util.close_graceful
 LINGER_BYTES = 65536  # read and dropped while lingering, at most (as close_graceful)
-# Bytes of responses written by a worker's application and not yet taken by their clients. Past it, the
-# connection whose response does not fit is closed: stalled clients cannot grow a worker's memory.
+READ_BYTES = 65536  # one read of a request's bytes in the event loop, at most
+# Bytes of responses written by a worker's application and not yet taken by their clients, and of requests read in
+# its event loop and not yet handed to a thread. Past either, the connection that does not fit is closed: stalled
+# or flooding clients cannot grow a worker's memory (a head may hold 800 KB, a connection 1,000 per worker).
 UNSENT_BYTES = 64 << 20
+UNREAD_BYTES = 64 << 20
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 log = logging.getLogger(__name__)
-current = threading.local()  # the gunicorn request (.req) and ClientSocket (.sock) a worker thread is serving
+current = threading.local()  # the gunicorn request (.req) a worker thread is serving
 
 
 class SlowClient(NoMoreData):
@@ -46,7 +64,8 @@ class SlowClient(NoMoreData):
 
 
 class _Budget:
-    """A worker's count of unsent response bytes, shared by its threads."""
+    """A worker's count of bytes held for its clients (responses not taken, requests not answered), shared by its
+    threads."""
 
     def __init__(self, limit: int):
         self.limit, self.used = limit, 0
@@ -65,18 +84,21 @@ class _Budget:
 
 
 class ClientSocket:
-    """A client socket whose reads for one request share one deadline and whose writes never block.
+    """A client socket as a worker thread sees it: reads come from the request the event loop read, and (only when
+    its body was not all read there) then from the socket, until the request's deadline; writes never block.
 
     Anything else (settimeout, shutdown, fileno ...) passes through to the socket.
     """
 
-    def __init__(self, sock, read_seconds: float = REQUEST_READ_SECONDS,
-                 write_seconds: float = RESPONSE_WRITE_SECONDS, budget: _Budget | None = None):
+    def __init__(self, sock, write_seconds: float = RESPONSE_WRITE_SECONDS, budget: _Budget | None = None):
         self.raw = sock
-        self._read_seconds, self._write_seconds = read_seconds, write_seconds
+        self._write_seconds = write_seconds
         self._budget = budget or _Budget(UNSENT_BYTES)
-        self._deadline: float | None = None
-        self._armed = True
+        self._received = b""
+        self._taken = 0
+        self.whole = True
+        self._read_deadline = 0.0
+        self._continue_due = False
         self._unsent: deque[memoryview] = deque()
         self.unsent_bytes = 0
         self.write_deadline: float | None = None
@@ -84,22 +106,28 @@ class ClientSocket:
     def __getattr__(self, name):
         return getattr(self.raw, name)
 
-    def new_request(self) -> None:
-        """The clock starts at the request's first read, and at its response's first write."""
-        self._deadline, self._armed, self.write_deadline = None, True, None
+    def take_request(self, received: bytes, read_deadline: float, whole: bool, continued: bool) -> None:
+        """A thread takes the connection with the bytes the event loop read: the whole request when `whole`, else
+        its head and what came of its body, the rest to be read from the socket until `read_deadline`. `continued`:
+        the event loop answered its `Expect: 100-continue` already. The response's clock starts at its first write."""
+        self._received, self._taken = received, 0
+        self.whole, self._read_deadline = whole, read_deadline
+        self._continue_due = not (whole or continued)
+        self.write_deadline = None
 
-    def request_read(self) -> None:
-        """The request is read whole: later reads (gunicorn draining the connection) keep their own timeouts."""
-        self._armed = False
+    def unread(self) -> bytes:
+        """The bytes received that the thread did not take (the start of a pipelined request), taken from here."""
+        rest = self._received[self._taken:]
+        self._received, self._taken = b"", 0
+        return rest
 
     def recv(self, size: int, *flags):
-        if not self._armed:
-            return self.raw.recv(size, *flags)
-        now = time.monotonic()
-        if self._deadline is None:
-            self._deadline = now + self._read_seconds
-        remaining = self._deadline - now
-        if remaining <= 0:
+        if self._taken < len(self._received):
+            data = self._received[self._taken:self._taken + size]
+            self._taken += len(data)
+            return data
+        remaining = self._read_deadline - time.monotonic()
+        if self.whole or remaining <= 0:  # a whole request never waits for more
             raise SlowClient()
         prior = self.raw.gettimeout()
         self.raw.settimeout(remaining if prior is None else min(remaining, prior))
@@ -109,6 +137,13 @@ class ClientSocket:
             raise SlowClient() from None
         finally:
             self.raw.settimeout(prior)
+
+    def send(self, data, *flags) -> int:
+        """gunicorn's `100 Continue` goes out only when its body is still to come and the event loop did not send
+        it; other interim writes pass through."""
+        if bytes(data) == CONTINUE and not self._continue_due:
+            return len(data)
+        return self.raw.send(data, *flags)
 
     def sendall(self, data) -> None:
         """Send what the socket takes now; keep the rest for flush(). Raises BrokenPipeError (which gunicorn
@@ -172,44 +207,138 @@ def _json_error(sock, status_int: int, reason: str, message: str) -> None:
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
-class QAWorker(ThreadWorker):
-    """gunicorn's threaded worker with the deadlines above and JSON for the requests it refuses.
+class _Reading:
+    """A connection whose next request the event loop is reading, and by when it must have arrived."""
 
-    Needs gunicorn's `sendfile` setting off: a static file is then written through ClientSocket.sendall too.
+    __slots__ = ("request", "deadline", "held", "continued")
+
+    def __init__(self, request: RequestBuffer, deadline: float):
+        self.request, self.deadline = request, deadline
+        self.held = 0  # of the worker's UNREAD_BYTES
+        self.continued = False  # `100 Continue` sent
+
+
+class QAWorker(ThreadWorker):
+    """gunicorn's threaded worker with requests read in the event loop, the deadlines above and JSON for the requests
+    it refuses.
+
+    Needs gunicorn's `sendfile` setting off: a static file is then written through ClientSocket.sendall too. Its
+    application (server._Gunicorn) says how large a body it takes (`qa_config.max_body_bytes`).
     """
 
-    def init_process(self):
+    def init_process(self) -> None:
         gunicorn_util.write_error = _json_error  # the one place gunicorn writes its own error pages (workers/base.py)
+        self.body_limit = self.app.qa_config.max_body_bytes
         self.unsent_budget = _Budget(UNSENT_BYTES)
+        self.unread_budget = _Budget(UNREAD_BYTES)
+        self.reading: dict = {}  # connection -> its _Reading, while the event loop reads its request
+        self.next_expiry = math.inf  # no reading deadline falls before this
         self.flushing: dict = {}  # connection -> its request's future, while its response is being taken
         self.lingering: dict = {}  # socket -> (deadline, bytes read), while waiting for the client's FIN
         super().init_process()
 
-    def handle(self, conn):
-        if not isinstance(conn.sock, ClientSocket):
-            conn.sock = ClientSocket(conn.sock, budget=self.unsent_budget)  # before the parser is made from it
-        conn.sock.new_request()
-        return super().handle(conn)
+    def accept(self, listener):
+        """A new connection: its request is read in the event loop (gthread handed it to a thread at once)."""
+        try:
+            sock, client = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, sock, client, listener.getsockname())
+        conn.sock = ClientSocket(sock, budget=self.unsent_budget)
+        self._read(conn, b"", idle_seconds=REQUEST_READ_SECONDS)
+
+    def _read(self, conn, received: bytes, idle_seconds: float) -> None:
+        """Read the connection's next request in the event loop; `received`: its first bytes, if any came already."""
+        now = time.monotonic()
+        reading = _Reading(RequestBuffer(self.cfg, conn.client, self.body_limit), now + idle_seconds)
+        conn.sock.raw.setblocking(False)
+        if received and not self._take_bytes(reading, received, now):
+            self._close(conn)
+            return
+        if reading.request.ready:
+            self._hand_over(conn, reading)
+            return
+        self.reading[conn] = reading
+        self.poller.register(conn.sock.raw, selectors.EVENT_READ, partial(self._on_readable, conn))
+        self.next_expiry = min(self.next_expiry, reading.deadline)
+
+    def _on_readable(self, conn, _fileobj) -> None:
+        reading = self.reading[conn]
+        try:
+            data = conn.sock.raw.recv(READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client closed its side (or reset): no request will come whole
+            self._stop_reading(conn)
+            self._close(conn)
+            return
+        if not self._take_bytes(reading, data, time.monotonic()):
+            self._stop_reading(conn)
+            self._close(conn)
+            return
+        if reading.request.ready:
+            self._stop_reading(conn)
+            self._hand_over(conn, reading)
+        elif reading.request.expects_continue and not reading.continued:
+            reading.continued = True
+            with contextlib.suppress(OSError):  # else the client sends its body after a wait of its own, or is gone
+                conn.sock.raw.send(CONTINUE)  # 25 bytes on a connection that has not been answered yet: taken
+
+    def _take_bytes(self, reading: _Reading, data: bytes, now: float) -> bool:
+        """Add bytes received to the request (its clock starts at its first byte); False when they do not fit in
+        the worker's UNREAD_BYTES (the connection is then to be closed)."""
+        if not self.unread_budget.take(len(data)):
+            log.warning("closing a connection: its request's %d bytes read so far do not fit in the worker's %d MiB "
+                        "for requests not yet answered", reading.held + len(data), UNREAD_BYTES >> 20)
+            self.unread_budget.give_back(reading.held)
+            return False
+        if not reading.request.data:
+            reading.deadline = now + REQUEST_READ_SECONDS
+        reading.held += len(data)
+        reading.request.feed(data)
+        return True
+
+    def _stop_reading(self, conn) -> None:
+        self.poller.unregister(conn.sock.raw)
+        del self.reading[conn]
+
+    def _hand_over(self, conn, reading: _Reading) -> None:
+        """A thread takes the connection, with the request read (gthread's handle() runs it from its parser)."""
+        self.unread_budget.give_back(reading.held)
+        request = reading.request
+        conn.sock.take_request(bytes(request.data), reading.deadline, request.whole, reading.continued)
+        conn.parser = RequestParser(self.cfg, conn.sock, conn.client)
+        conn.initialized = conn.data_ready = True  # handle() would wait for data, and init() make a parser
+        self.enqueue_req(conn)
 
     def handle_request(self, req, conn):
-        current.req, current.sock = req, conn.sock
+        if not conn.sock.whole:
+            req.force_close()  # the rest of its body is never read after the answer: the connection closes
+        current.req = req
         try:
             return super().handle_request(req, conn)
         finally:
-            current.req = current.sock = None
+            current.req = None
 
     def finish_request(self, conn, fs):
         """On the event loop after each request: a response the client has not taken yet is sent as it reads,
-        before the connection is kept alive or closed; a connection is closed without waiting on this thread."""
+        before the connection is kept alive or closed; a connection is closed without waiting on this thread; a
+        kept-alive connection's next request is read here (its first bytes may have come with this one's)."""
         sock = conn.sock
-        if isinstance(sock, ClientSocket) and sock.unsent_bytes and not fs.cancelled():
+        if sock.unsent_bytes and not fs.cancelled():
             self.flushing[conn] = fs
             self.poller.register(sock, selectors.EVENT_WRITE, partial(self._on_writable, conn))
         elif fs.cancelled() or fs.exception() is not None or not fs.result():
             self.nr_conns -= 1
             self._linger(sock)
         else:
-            super().finish_request(conn, fs)
+            idle = self.cfg.keepalive if self.alive else min(self.cfg.keepalive, STOP_KEEPALIVE_LINGER)
+            self._read(conn, conn.parser.unreader.take_buffered() + sock.unread(), idle_seconds=idle)
 
     def _on_writable(self, conn, _fileobj) -> None:
         try:
@@ -264,9 +393,11 @@ class QAWorker(ThreadWorker):
         gunicorn_util.close(sock)
 
     def murder_pending(self):
-        """gunicorn's expiry of idle connections, and of responses not taken and closes not answered in time."""
-        super().murder_pending()
+        """Expiry of requests not read in time, of responses not taken and of closes not answered in time (in place
+        of gthread's expiry of connections waiting for data, which never wait here)."""
         now = time.monotonic()
+        if now >= self.next_expiry:
+            self._expire_reading(now)
         stalled = [c for c in self.flushing if c.sock.write_deadline is not None and c.sock.write_deadline < now]
         for conn in stalled:
             self._stop_flushing(conn)
@@ -276,3 +407,34 @@ class QAWorker(ThreadWorker):
                           len(stalled), RESPONSE_WRITE_SECONDS)
         for sock in [s for s, (deadline, _) in self.lingering.items() if deadline < now]:
             self._end_linger(sock)
+
+    def _expire_reading(self, now: float) -> None:
+        """A request not arrived by its deadline: in its body, a thread takes it (the application answers 408);
+        silent or in its head, its connection is closed."""
+        self.next_expiry = math.inf
+        for conn, reading in list(self.reading.items()):
+            if reading.deadline > now:
+                self.next_expiry = min(self.next_expiry, reading.deadline)
+                continue
+            self._stop_reading(conn)
+            if reading.request.body_start is not None:
+                self._hand_over(conn, reading)
+            else:
+                self.unread_budget.give_back(reading.held)
+                self._close(conn)
+
+    def _cap_keepalive(self, deadline):
+        """A stopping worker: connections that have sent nothing yet are closed by `deadline` (gthread closes its
+        kept-alive connections so, STOP_KEEPALIVE_LINGER after the stop; here they are among those being read)."""
+        for reading in self.reading.values():
+            if not reading.request.data:
+                reading.deadline = min(reading.deadline, deadline)
+        self.next_expiry = min(self.next_expiry, deadline)
+
+    def set_accept_enabled(self, enabled):
+        """A stopping worker closes its listening sockets at once: a connection opened while it finishes is refused
+        (the other workers and the master have closed theirs, or go on accepting), not left in the backlog."""
+        super().set_accept_enabled(enabled)
+        if not self.alive:
+            for listener in self.sockets:
+                listener.close()

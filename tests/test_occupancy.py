@@ -66,3 +66,26 @@ def test_questions_in_other_workers_count_and_a_killed_workers_count_is_cleared(
     finally:
         if other.is_alive():
             other.kill()
+
+
+def test_a_worker_past_the_last_slot_counts_its_own_questions_and_sees_the_others():
+    """A reload starts new workers before the old ones leave, and SIGTTIN adds some: a worker that finds no free
+    slot (never with SLOTS slots on a real machine) still counts rightly, but is not seen by the others."""
+    fork = multiprocessing.get_context("fork")
+    occupancy = SharedOccupancy(slots=1)
+    theirs = occupancy.assign()
+    assert occupancy.assign() is None  # the master warns, and the worker runs without a slot
+    started = fork.Event()
+    other = fork.Process(target=_hold_a_question, args=(occupancy, theirs, started))
+    other.start()
+    try:
+        assert started.wait(30)
+        with occupancy.busy() as alone:  # this process has no slot
+            assert not alone and occupancy.running() == 2
+        assert occupancy.running() == 1
+    finally:
+        other.kill()
+        other.join(30)
+    occupancy.release(None)  # the slot-less worker's exit: nothing to clear
+    occupancy.release(theirs)
+    assert occupancy.running() == 0 and occupancy.assign() == theirs

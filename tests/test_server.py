@@ -1,6 +1,5 @@
 """The real thing: `qa-service serve` under gunicorn, on a free loopback port, with a real index."""
 
-import io
 import os
 import socket
 import subprocess
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from qa_service import server as server_module
 from qa_service import worker as worker_module
 from qa_service.config import PROJECT_ROOT
 from qa_service.devserver import ServeProcess
@@ -95,49 +93,54 @@ def test_a_port_in_use_is_one_line_naming_it_and_the_start_is_not_logged(fresh_i
     assert f"PORT={port + 1} make run" in lines[0]
 
 
-# --- the read deadline (worker.ClientSocket), without gunicorn -------------------------------------------------
+# --- a thread's reads (worker.ClientSocket), without gunicorn ---------------------------------------------------
 
 @pytest.fixture
 def socket_pair():
     client, served = socket.socketpair()
-    yield client, ClientSocket(served, read_seconds=0.2)
+    yield client, ClientSocket(served)
     client.close()
     served.close()
 
 
-def test_a_request_must_arrive_within_the_read_deadline(socket_pair):
+def test_a_thread_reads_the_request_the_event_loop_read_and_never_waits_past_a_whole_one(socket_pair):
+    """However long the answer took (an admin build past the read deadline), the request's bytes are there; what
+    follows a whole request is not read from the socket on the thread but handed back to the event loop."""
     client, sock = socket_pair
-    client.sendall(b"GET")
-    assert sock.recv(16) == b"GET"  # the clock starts at the request's first read
-    time.sleep(0.3)
-    client.sendall(b" / HTTP/1.1")
+    sock.take_request(b"GET / HTTP/1.1\r\n\r\nGET /next", read_deadline=time.monotonic() - 1, whole=True,
+                      continued=False)
+    assert sock.recv(18) == b"GET / HTTP/1.1\r\n\r\n"
+    client.sendall(b" HTTP/1.1\r\n\r\n")
+    assert sock.unread() == b"GET /next"  # the start of a pipelined request, for the event loop
     with pytest.raises(SlowClient):
-        sock.recv(16)
-    sock.new_request()  # the next request on the connection gets a clock of its own
-    assert sock.recv(16) == b" / HTTP/1.1"
+        sock.recv(16)  # a whole request never waits for more
+    assert sock.raw.recv(64) == b" HTTP/1.1\r\n\r\n"  # left on the socket for the event loop
 
 
-def test_a_long_answer_does_not_run_out_the_read_deadline(socket_pair, monkeypatch):
-    """Once the body is read, the application may take as long as it needs (an admin build): reads after it
-    (gunicorn draining the connection, a keep-alive client's next bytes) are not cut off as a slow client."""
+def test_a_body_left_unread_is_read_on_the_thread_until_the_requests_deadline(socket_pair):
     client, sock = socket_pair
-    monkeypatch.setattr(worker_module.current, "sock", sock, raising=False)
-    monkeypatch.setattr(worker_module.current, "req", None, raising=False)
+    head = b"POST /api/articles HTTP/1.1\r\nContent-Length: 100000\r\n\r\n"
+    sock.take_request(head + b"ab", read_deadline=time.monotonic() + 0.3, whole=False, continued=False)
+    assert sock.recv(1 << 16) == head + b"ab"
+    client.sendall(b"cd")
+    assert sock.recv(16) == b"cd"
+    with pytest.raises(SlowClient):
+        sock.recv(16)  # nothing more within the deadline
 
-    def slow_app(environ, start_response):
-        time.sleep(0.3)  # past the 0.2 s read deadline
-        start_response("201 CREATED", [("Content-Type", "application/json")])
-        return [environ["wsgi.input"].read()]
 
-    body = b'{"title": "T", "text": "x"}'
-    environ = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "REQUEST_METHOD": "POST"}
-    client.sendall(b"POST /api/articles HTTP/1.1\r\n")
-    assert sock.recv(64).startswith(b"POST")  # gunicorn reads the request: the clock starts
-    guarded = server_module.guarded(slow_app, slots=1, limit=1 << 16)
-    answer = guarded(environ, lambda status, headers, exc_info=None: None)
-    assert b"".join(answer) == body
-    client.sendall(b"GET /healthz HTTP/1.1\r\n")
-    assert sock.recv(64).startswith(b"GET /healthz")  # no SlowClient
+@pytest.mark.parametrize(("whole", "continued", "sent"), [(False, False, True), (False, True, False),
+                                                         (True, False, False)])
+def test_gunicorns_100_continue_goes_out_only_when_the_body_is_still_to_come(socket_pair, whole, continued, sent):
+    client, sock = socket_pair
+    sock.take_request(b"POST / HTTP/1.1\r\n", read_deadline=time.monotonic() + 30, whole=whole, continued=continued)
+    assert sock.send(worker_module.CONTINUE) == len(worker_module.CONTINUE)
+    sock.sendall(b"HTTP/1.1 200 OK\r\n")
+    client.settimeout(10)
+    expected = (worker_module.CONTINUE if sent else b"") + b"HTTP/1.1 200 OK\r\n"
+    received = b""
+    while len(received) < len(expected):
+        received += client.recv(64)
+    assert received == expected
 
 
 # --- writes that never block (worker.ClientSocket), without gunicorn ----------------------------------------------
