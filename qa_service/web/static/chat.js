@@ -309,9 +309,12 @@
   }
 
   function shareLink(question, chosen) {
-    const link = el("a", "share-link", "Copy link");
+    // Named by its visible words, then what it links to: a label that did not start with the words shown
+    // ("Copy a link that …") fails speech users, who say what they see (WCAG 2.5.3).
+    const link = el("a", "share-link");
+    const named = () => link.replaceChildren("Copy link", el("span", "visually-hidden", " to this question"));
+    named();
     link.href = shareHref(question, chosen);
-    link.setAttribute("aria-label", "Copy a link that asks this question");
     link.addEventListener("click", async (event) => {
       event.preventDefault();
       const url = new URL(link.getAttribute("href"), location.href).href;
@@ -319,7 +322,7 @@
         await navigator.clipboard.writeText(url);
         link.textContent = "Link copied";
         announce("Link copied");
-        window.setTimeout(() => { link.textContent = "Copy link"; }, 2500);
+        window.setTimeout(named, 2500);
       } catch (err) {
         window.prompt("Copy this link to share the question:", url);
       }
