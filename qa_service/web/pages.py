@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from ..config import MAX_ARTICLE_ID_CHARS
 from ..formats.common import parse_iso_date
 from ..generation.read import IndexUnavailable
 from .context import current_config, current_service
+from .validation import HISTORY_ANSWER_CHARS, HISTORY_QUESTION_CHARS, MAX_HISTORY_TURNS
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")
@@ -54,7 +56,13 @@ def index_unavailable(exc: IndexUnavailable):
 
 @pages.get("/")
 def chat():
-    return render_template("chat.html", page="chat", max_question_chars=current_config().max_question_chars)
+    """The chat page, told the limits of what it sends: a body over max_body_bytes is refused (413), and of each
+    history turn the server reads only the last MAX_HISTORY_TURNS and so many characters of each field."""
+    config = current_config()
+    limits = {"max-body-bytes": config.max_body_bytes, "history-turns": MAX_HISTORY_TURNS,
+              "history-question-chars": HISTORY_QUESTION_CHARS, "history-answer-chars": HISTORY_ANSWER_CHARS,
+              "article-id-chars": MAX_ARTICLE_ID_CHARS}
+    return render_template("chat.html", page="chat", max_question_chars=config.max_question_chars, limits=limits)
 
 
 def title_key(title: str) -> str:

@@ -7,6 +7,7 @@
   const HISTORY_TURNS = 4; // turns sent with a follow-up question
   const KEPT_TURNS = 30; // turns kept across reloads
   const TIMEOUT_MS = 15000;
+  const TOO_LONG = "This conversation is too long to send; start a New chat to ask this question.";
   const SUGGESTIONS = 4;
   const CLAMP_CHARS = 360; // passages longer than this start folded in the source list
   const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -27,6 +28,14 @@
   const dateFrom = $("date-from");
   const dateTo = $("date-to");
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  // What the server takes (chat.html's data-* from pages.chat): a larger body is refused with 413, and of the
+  // history it reads the last turns and so many characters of each field. Sending more only risks the 413.
+  const limit = (name, fallback) => Number.parseInt(form.dataset[name], 10) || fallback;
+  const MAX_BODY_BYTES = limit("maxBodyBytes", 65536);
+  const SENT_TURNS = Math.min(HISTORY_TURNS, limit("historyTurns", HISTORY_TURNS));
+  const QUESTION_CHARS = limit("historyQuestionChars", 1000);
+  const ANSWER_CHARS = limit("historyAnswerChars", 2000);
+  const ARTICLE_ID_CHARS = limit("articleIdChars", 200);
 
   let turns = []; // answered turns: {question, filters: {date_from?, date_to?}, data}
   let inFlight = null; // {controller} while a question is being answered
@@ -39,6 +48,11 @@
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
+  }
+
+  // The first `n` characters as the server counts them (code points, as Python does): never half an emoji.
+  function clip(text, n) {
+    return text.length <= n ? text : Array.from(text).slice(0, n).join("");
   }
 
   function isoDay(value) {
@@ -378,17 +392,28 @@
 
   function historyForApi() {
     // Each turn goes back with the answer shown and where it came from, so a follow-up ("Why now?") is
-    // searched in the editorial under discussion first.
-    return turns.slice(-HISTORY_TURNS).map((t) => {
+    // searched in the editorial under discussion first; cut to what the server reads of it.
+    return turns.slice(-SENT_TURNS).map((t) => {
       const answer = t.data.answer && typeof t.data.answer.text === "string" ? t.data.answer : null;
       const source = answer ? cleanPassages(t.data).find((p) => p.rank === answer.passage) : null;
-      const turn = {question: t.question, answer: answer ? answer.text : ""};
-      if (source) {
+      const turn = {question: clip(t.question, QUESTION_CHARS), answer: answer ? clip(answer.text, ANSWER_CHARS) : ""};
+      if (source && Array.from(source.citation.article_id).length <= ARTICLE_ID_CHARS) {
         turn.article_id = source.citation.article_id;
         if (Number.isInteger(source.citation.paragraph)) turn.paragraph = source.citation.paragraph;
       }
       return turn;
     });
+  }
+
+  // The body as sent: if it is still over the server's limit (answers full of characters JSON escapes), the
+  // oldest turns are left out until it fits.
+  function encodeBody(body) {
+    let text = JSON.stringify(body);
+    while (Array.isArray(body.history) && body.history.length && new Blob([text]).size > MAX_BODY_BYTES) {
+      body = {...body, history: body.history.slice(1)};
+      text = JSON.stringify(body);
+    }
+    return text;
   }
 
   function ask(question, {history = historyForApi(), overview = wantsOverview(question), topic = question} = {}) {
@@ -404,10 +429,18 @@
   function errorView(message, pending, view) {
     const panel = el("div", "reply reply-error");
     panel.append(el("p", "error-text", message));
-    const retry = el("button", "retry-button", "Retry");
+    // Sent again, a conversation too long to send is refused again: the way on is the question on its own.
+    const fresh = message === TOO_LONG;
+    const retry = el("button", "retry-button", fresh ? "Ask in a new chat" : "Retry");
     retry.type = "button";
     retry.addEventListener("click", () => {
-      if (!inFlight) send(pending, view);
+      if (inFlight) return;
+      if (fresh) {
+        newChat();
+        ask(pending.question, {overview: pending.overview, topic: pending.topic, history: []});
+      } else {
+        send(pending, view);
+      }
     });
     panel.append(retry);
     return panel;
@@ -430,12 +463,14 @@
       const response = await fetch(wanted.url, {
         method: "POST",
         headers: {"Content-Type": "application/json", "Accept": "application/json"},
-        body: JSON.stringify(wanted.body),
+        body: encodeBody(wanted.body),
         signal: controller.signal,
       });
       const body = await response.json().catch(() => null);
       if (response.ok && body && typeof body === "object" && wanted.valid(body)) {
         data = body;
+      } else if (response.status === 413) {
+        problem = TOO_LONG;
       } else {
         const detail = body && body.error && typeof body.error.message === "string" ? body.error.message : "no details";
         problem = `Sorry, the service answered with an error (${response.status}): ${detail}.`;
