@@ -1,14 +1,16 @@
-"""The chat page within the server's limits, in a real Chromium against the real service (issue 26, item 7).
+"""The chat page within the server's limits, in a real Chromium against the real service (issue 26, items 7 and 9).
 
 What the page sends must be taken: a conversation of long answers, kept across a reload, must not make every
-later question a 413 (the body's limit is 64 KiB). Only the long answers are canned; the questions that must get
-through go to the real service.
+later question a 413 (the body's limit is 64 KiB), nor a long follow-up's "All editorials on this" a 400 (a topic
+is at most 1,000 characters). Only the long answers are canned; the questions that must get through go to the
+real service.
 """
 
 from __future__ import annotations
 
 import json
 
+from qa_service.config import MAX_QUESTION_CHARS
 from qa_service.web.validation import HISTORY_ANSWER_CHARS, MAX_HISTORY_TURNS
 
 from .test_chat_page import QUESTION, SEED_ID, SEED_TITLE, ask
@@ -96,3 +98,19 @@ def test_a_413_says_what_to_do_and_asks_again_in_a_new_chat(page):
     assert json.loads(sent.value.post_data) == {"question": QUESTION, "history": []}
     page.locator(".turn .answer-text").wait_for()
     assert page.locator(".turn").count() == 1 and page.locator(".reply-error").count() == 0
+
+
+def test_all_editorials_on_a_long_follow_up_asks_for_a_topic_the_server_takes(page):
+    question = ("Who did he call to complain about " + "the inter-Korean military agreement and " * 30)[:996] + "?"
+    resolved = f"{question} (Pompeo)"
+    assert (len(question), len(resolved)) == (997, 1006)
+    page.route("**/api/ask", canned("Pompeo telephoned Kang Kyung-wha.", resolved))
+    page.goto("/")
+    turn = ask(page, question)
+    with page.expect_request("**/api/overview") as sent:
+        turn.locator(".overview-offer").click()
+    topic = json.loads(sent.value.post_data)["topic"]
+    assert len(topic) <= MAX_QUESTION_CHARS and resolved.startswith(topic) and not topic.endswith(" ")
+    overview = page.locator(".turn").nth(1)
+    overview.locator(".reply.overview, .reply-error").first.wait_for()
+    assert overview.locator(".reply-error").count() == 0, overview.inner_text()

@@ -640,10 +640,21 @@
     return isOverviewData(data) ? overviewApi.summary(data) : summary(data);
   }
 
+  // A topic the overview route takes: at most as long as a question (the box's maxlength, the server's limit).
+  // The resolved question adds names to the question asked, so it can be longer: it is cut at a word.
+  function asTopic(text) {
+    const whole = text.trim();
+    const cut = clip(whole, box.maxLength > 0 ? box.maxLength : 1000);
+    if (cut === whole) return whole;
+    const space = cut.lastIndexOf(" ");
+    return (space > cut.length / 2 ? cut.slice(0, space) : cut).trim();
+  }
+
   function offerOverview(data) {
-    const topic = typeof data.resolved_question === "string" && data.resolved_question ? data.resolved_question
+    const asked = typeof data.resolved_question === "string" && data.resolved_question ? data.resolved_question
       : data.question;
-    if (!overviewApi || typeof topic !== "string" || !topic.trim()) return null;
+    if (!overviewApi || typeof asked !== "string" || !asked.trim()) return null;
+    const topic = asTopic(asked);
     const open = (chosen) => {
       if (!inFlight) ask(`All editorials on: ${chosen}`, {overview: true, topic: chosen, history: []});
     };
