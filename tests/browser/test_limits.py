@@ -1,9 +1,9 @@
-"""The chat page within the server's limits, in a real Chromium against the real service (issue 26, items 7 and 9).
+"""The chat page within the server's limits, in a real Chromium against the real service (issue 26, items 7, 9, 12).
 
 What the page sends must be taken: a conversation of long answers, kept across a reload, must not make every
 later question a 413 (the body's limit is 64 KiB), nor a long follow-up's "All editorials on this" a 400 (a topic
-is at most 1,000 characters). Only the long answers are canned; the questions that must get through go to the
-real service.
+is at most 1,000 characters). What it shows must fit: a 10,000-character sentence in an overview is folded.
+Only the long answers and sentences are canned; the questions that must get through go to the real service.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ import json
 from qa_service.config import MAX_QUESTION_CHARS
 from qa_service.web.validation import HISTORY_ANSWER_CHARS, MAX_HISTORY_TURNS
 
+from ..fixtures import TRAM_ID
+from .fixtures import PHONE, overflowing, screenshot
 from .test_chat_page import QUESTION, SEED_ID, SEED_TITLE, ask
+from .test_overview_page import TRAM_TITLE
 
 MAX_BODY_BYTES = 64 * 1024
 LONG_ANSWER = ("Pompeo warned Seoul 🙂 against speeding ahead. " * 500)[:21_000]  # 21 KB, emoji count 1 here, 2 in JS
@@ -114,3 +117,31 @@ def test_all_editorials_on_a_long_follow_up_asks_for_a_topic_the_server_takes(pa
     overview = page.locator(".turn").nth(1)
     overview.locator(".reply.overview, .reply-error").first.wait_for()
     assert overview.locator(".reply-error").count() == 0, overview.inner_text()
+
+
+def test_a_very_long_overview_sentence_is_folded_on_a_phone(new_page):
+    page = new_page(viewport=PHONE)
+    sentence = ("The tracks must be mended before the timetable is restored, the editorial says " * 130)[:10_008]
+    word = "Kessling" * 250  # 2,000 characters without a space
+    editorials = [{"article_id": TRAM_ID, "title": TRAM_TITLE, "date": None, "url": None, "score": 1.0,
+                   "sentence": {"text": text, "paragraph": 2}, "paragraphs": [2, 5]} for text in (sentence, word)]
+    body = {"topic": "the tram", "total": 2, "editorials": editorials, "took_ms": 1, "index_version": "x"}
+    page.route("**/api/overview", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                              body=json.dumps(body)))
+    page.goto("/")
+    turn = ask(page, "Editorials on the tram")
+    rows = turn.locator(".overview-list > li")
+    assert rows.count() == 2
+    for n in range(2):
+        assert rows.nth(n).bounding_box()["height"] < 400
+    assert overflowing(page) == []
+    screenshot(page, "overview-long-sentence-phone")
+
+    more = rows.first.locator(".more-button")
+    assert more.inner_text() == "Show the whole sentence" and more.get_attribute("aria-expanded") == "false"
+    more.click()
+    assert more.get_attribute("aria-expanded") == "true" and more.inner_text() == "Show less"
+    assert rows.first.bounding_box()["height"] > 2000  # unfolded: all of it
+    assert overflowing(page) == []
+    more.click()
+    assert rows.first.bounding_box()["height"] < 400

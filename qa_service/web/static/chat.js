@@ -9,7 +9,7 @@
   const TIMEOUT_MS = 15000;
   const TOO_LONG = "This conversation is too long to send; start a New chat to ask this question.";
   const SUGGESTIONS = 4;
-  const CLAMP_CHARS = 360; // passages longer than this start folded in the source list
+  const CLAMP_CHARS = 360; // passages and overview sentences longer than this start folded
   const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December"];
 
@@ -204,19 +204,26 @@
     head.append(tags);
     const text = quote(p.text, answer && answer.passage === p.rank ? answer : null);
     item.append(head, text);
-    if (p.text.length > CLAMP_CHARS) {
-      text.classList.add("clamped");
-      const more = el("button", "more-button", "Show the whole passage");
-      more.type = "button";
-      more.setAttribute("aria-expanded", "false");
-      more.addEventListener("click", () => {
-        const open = text.classList.toggle("clamped") === false;
-        more.setAttribute("aria-expanded", String(open));
-        more.textContent = open ? "Show less" : "Show the whole passage";
-      });
-      item.append(more);
-    }
+    const more = foldIfLong(text, p.text, "passage");
+    if (more) item.append(more);
     return item;
+  }
+
+  // A text longer than CLAMP_CHARS starts folded to a few lines, so that one long passage or sentence (a
+  // paragraph without a full stop can be 10,000 characters) does not make a screen-high row; the button
+  // returned unfolds it and folds it again. null for a short text.
+  function foldIfLong(node, text, what) {
+    if (text.length <= CLAMP_CHARS) return null;
+    node.classList.add("clamped");
+    const more = el("button", "more-button", `Show the whole ${what}`);
+    more.type = "button";
+    more.setAttribute("aria-expanded", "false");
+    more.addEventListener("click", () => {
+      const open = node.classList.toggle("clamped") === false;
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? "Show less" : `Show the whole ${what}`;
+    });
+    return more;
   }
 
   function cleanPassages(data) {
@@ -614,7 +621,7 @@
   // reply offers "All editorials on this". An overview turn is {question, filters, data: its body}.
 
   const overviewApi = window.QAOverview || null;
-  const overviewHelpers = {el, dateNode, describeFilters};
+  const overviewHelpers = {el, dateNode, describeFilters, foldIfLong};
 
   function wantsOverview(question) {
     return Boolean(overviewApi && overviewApi.isOverviewQuestion(question));
