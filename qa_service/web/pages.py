@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -14,6 +15,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from ..config import MAX_ARTICLE_ID_CHARS
 from ..formats.common import parse_iso_date
 from ..generation.read import IndexUnavailable
+from ..text import tokenize
 from .context import current_config, current_service
 from .validation import HISTORY_ANSWER_CHARS, HISTORY_QUESTION_CHARS, MAX_HISTORY_TURNS
 
@@ -77,10 +79,19 @@ def browse_order(articles) -> list:
     return dated + [a for a in by_title if not a.date]
 
 
-def _matches(article, words: list[str]) -> bool:
-    """Every word of the filter starts a word of the title or of the date (2018-11-22, 22 November 2018)."""
+def _matches(article, words: list[tuple[str, frozenset[str]]]) -> bool:
+    """Every word of the filter starts a word of the title or of the date (2018-11-22, 22 November 2018), or is
+    another form of a title's word: (word, its stems) pairs, stemmed as the search stems (text.tokenize), so that
+    `library` finds "Keep the libraries open" (both "librari"). A stop word has no stems: only its start counts."""
     tokens = f"{title_key(article.title)} {article.date or 'undated'} {long_date(article.date).casefold()}".split()
-    return all(any(token.startswith(word) for token in tokens) for word in words)
+    return all(any(token.startswith(word) for token in tokens) or (stems and stems <= _title_stems(article.title))
+               for word, stems in words)
+
+
+@lru_cache(maxsize=65536)
+def _title_stems(title: str) -> frozenset[str]:
+    """A title's stems, kept: a filter looks at every title, and stemming them anew took 0.2 s for 10,000."""
+    return frozenset(tokenize(title))
 
 
 def _day(value: str) -> str | None:
@@ -104,7 +115,8 @@ def articles():
     errors = [f"“{value[:20]}” is not a date (YYYY-MM-DD)" for value in (since, until) if value and not _day(value)]
     words = query.casefold().replace("“", " ").replace("”", " ").split()
     words = [w.strip("'\"‘’.,;:!?()[]") for w in words if w.strip("'\"‘’.,;:!?()[]")]
-    listed = [a for a in every if _matches(a, words)] if words else every
+    stemmed = [(word, frozenset(tokenize(word))) for word in words]
+    listed = [a for a in every if _matches(a, stemmed)] if words else every
     if _day(since):
         listed = [a for a in listed if a.date and a.date >= _day(since)]
     if _day(until):
