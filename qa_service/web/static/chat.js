@@ -30,12 +30,12 @@
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   // What the server takes (chat.html's data-* from pages.chat): a larger body is refused with 413, and of the
   // history it reads the last turns and so many characters of each field. Sending more only risks the 413.
-  const limit = (name, fallback) => Number.parseInt(form.dataset[name], 10) || fallback;
-  const MAX_BODY_BYTES = limit("maxBodyBytes", 65536);
-  const SENT_TURNS = Math.min(HISTORY_TURNS, limit("historyTurns", HISTORY_TURNS));
-  const QUESTION_CHARS = limit("historyQuestionChars", 1000);
-  const ANSWER_CHARS = limit("historyAnswerChars", 2000);
-  const ARTICLE_ID_CHARS = limit("articleIdChars", 200);
+  const limit = (name) => Number.parseInt(form.dataset[name], 10);
+  const MAX_BODY_BYTES = limit("maxBodyBytes");
+  const SENT_TURNS = Math.min(HISTORY_TURNS, limit("historyTurns"));
+  const QUESTION_CHARS = limit("historyQuestionChars");
+  const ANSWER_CHARS = limit("historyAnswerChars");
+  const ARTICLE_ID_CHARS = limit("articleIdChars");
 
   let turns = []; // answered turns: {question, filters: {date_from?, date_to?}, data}
   let inFlight = null; // {controller} while a question is being answered
@@ -651,7 +651,7 @@
   // The resolved question adds names to the question asked, so it can be longer: it is cut at a word.
   function asTopic(text) {
     const whole = text.trim();
-    const cut = clip(whole, box.maxLength > 0 ? box.maxLength : 1000);
+    const cut = clip(whole, box.maxLength);
     if (cut === whole) return whole;
     const space = cut.lastIndexOf(" ");
     return (space > cut.length / 2 ? cut.slice(0, space) : cut).trim();
