@@ -29,7 +29,7 @@ def _axe_installed():
 class Scan:
     """axe's findings in each state of the pages, kept by state for one report."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.found: dict[str, list[dict]] = {}
 
     def __call__(self, page, state: str) -> None:
