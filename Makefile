@@ -27,8 +27,15 @@ index: $(STAMP)
 run: index
 	@$(BIN)/qa-service serve --host $(HOST) --port $(PORT) || true
 
-browser:
+# Debian's Chromium, and axe-core (npm, pinned by tests/browser/axe/package-lock.json) for the accessibility tests
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
 	@command -v chromium >/dev/null || sh scripts/install-browser.sh
+
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	cd tests/browser/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
@@ -68,4 +75,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --data $(DATA) --out BENCHMARKS.md --scale
 
 clean:
-	rm -rf $(VENV) embeddings/gen-* embeddings/CURRENT embeddings/models
+	rm -rf $(VENV) embeddings/gen-* embeddings/CURRENT embeddings/models tests/browser/axe/node_modules

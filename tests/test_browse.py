@@ -22,6 +22,7 @@ ARTICLES = [  # (file name, title, date or None)
     ("korea-2019.txt", "Korea talks stall", "2019-02-28"),
     ("budget.txt", "'Budget' day", "2019-02-28"),
     ("old.txt", "An old editorial", "2001-05-01"),
+    ("libraries.txt", "Keep the libraries open at night", "2012-06-01"),
 ]
 ROUTINE = 2 * PAGE_SIZE  # enough dated articles for three pages
 
@@ -54,7 +55,7 @@ def test_order_is_dated_newest_first_then_undated_by_title_ignoring_punctuation(
     assert ordered[-4:] == ["An old editorial", "Apples and oranges", "[Editorial] Bridges of the city",
                             "“Zebra crossings” save lives"]
     dated = ordered[:-3]
-    assert all(t.startswith(("'Budget'", "Korea", "An old", "Routine")) for t in dated)
+    assert all(t.startswith(("'Budget'", "Korea", "An old", "Routine", "Keep")) for t in dated)
 
 
 def test_pages_of_the_list_cover_every_article_once(browse):
@@ -97,6 +98,13 @@ def test_a_page_number_that_is_not_a_plain_number_is_never_an_error(browse, page
     ("november 2018", ["Korea talks resume"]),
     ("undated apples", ["Apples and oranges"]),
     ("no such words", []),
+    # other forms of a title's words, stemmed as the search stems them; a word's start still counts
+    ("library", ["Keep the libraries open at night"]),
+    ("keeping libraries open", ["Keep the libraries open at night"]),
+    ("librar nights", ["Keep the libraries open at night"]),
+    ("the library", ["Keep the libraries open at night"]),
+    ("librarian", []),
+    ("talking", ["Korea talks stall", "Korea talks resume"]),
 ])
 def test_the_filter_matches_title_and_date_words(browse, query, expected):
     client, _ = browse

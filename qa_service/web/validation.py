@@ -21,7 +21,11 @@ from ..search import Filters
 from ..service import Question
 from .errors import ApiError
 
+# What a history turn counts for: the last 10 turns, each question and answer cut to these lengths (characters,
+# that is code points). The chat page sends no more than this (pages.chat hands it these numbers).
 MAX_HISTORY_TURNS = 10
+HISTORY_QUESTION_CHARS = 1000
+HISTORY_ANSWER_CHARS = 2000
 HISTORY_FIELDS = ("question", "answer", "article_id", "paragraph")
 ASK_FIELDS = ("question", "top_k", "mode", "history", "date_from", "date_to", "articles")
 OVERVIEW_FIELDS = ("topic", "limit", "date_from", "date_to")
@@ -163,4 +167,4 @@ def _turn(turn: object) -> Turn:
     paragraph = turn.get("paragraph")
     if paragraph is not None and (isinstance(paragraph, bool) or not isinstance(paragraph, int) or paragraph < 1):
         raise _bad("history", "paragraph must be a positive integer or null")
-    return Turn(question[:1000], answer[:2000], article_id or None, paragraph)
+    return Turn(question[:HISTORY_QUESTION_CHARS], answer[:HISTORY_ANSWER_CHARS], article_id or None, paragraph)

@@ -16,6 +16,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+# axe-core from npm, pinned by tests/browser/axe/package-lock.json and installed by `make browser`
+AXE_JS = PROJECT_ROOT / "tests" / "browser" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Where a page under test loads it from: its own origin, so the page's CSP (script-src 'self') stays as served.
+# The test routes this address to AXE_JS; the app has no such route.
+AXE_URL = "/__tests__/axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
@@ -63,3 +68,18 @@ def overflowing(page) -> list[str]:
         "[...document.querySelectorAll('body *')].filter(e => e.getClientRects().length"
         " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
         ".map(e => e.className || e.tagName)")
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now: [{id, impact, help, nodes: [selector, …]}].
+
+    axe is loaded as a same-origin script (AXE_URL, routed to the npm package's file), so the page runs under
+    the Content-Security-Policy it is served with; it is loaded again after each navigation.
+    """
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE_JS))
+        page.add_script_tag(url=AXE_URL)
+        page.unroute(f"**{AXE_URL}")
+    return page.evaluate(
+        """async () => (await window.axe.run(document, {resultTypes: ["violations"]})).violations.map(v => ({
+             id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))""")

@@ -7,8 +7,9 @@
   const HISTORY_TURNS = 4; // turns sent with a follow-up question
   const KEPT_TURNS = 30; // turns kept across reloads
   const TIMEOUT_MS = 15000;
+  const TOO_LONG = "This conversation is too long to send; start a New chat to ask this question.";
   const SUGGESTIONS = 4;
-  const CLAMP_CHARS = 360; // passages longer than this start folded in the source list
+  const CLAMP_CHARS = 360; // passages and overview sentences longer than this start folded
   const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December"];
 
@@ -27,6 +28,14 @@
   const dateFrom = $("date-from");
   const dateTo = $("date-to");
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  // What the server takes (chat.html's data-* from pages.chat): a larger body is refused with 413, and of the
+  // history it reads the last turns and so many characters of each field. Sending more only risks the 413.
+  const limit = (name) => Number.parseInt(form.dataset[name], 10);
+  const MAX_BODY_BYTES = limit("maxBodyBytes");
+  const SENT_TURNS = Math.min(HISTORY_TURNS, limit("historyTurns"));
+  const QUESTION_CHARS = limit("historyQuestionChars");
+  const ANSWER_CHARS = limit("historyAnswerChars");
+  const ARTICLE_ID_CHARS = limit("articleIdChars");
 
   let turns = []; // answered turns: {question, filters: {date_from?, date_to?}, data}
   let inFlight = null; // {controller} while a question is being answered
@@ -39,6 +48,11 @@
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
+  }
+
+  // The first `n` characters as the server counts them (code points, as Python does): never half an emoji.
+  function clip(text, n) {
+    return text.length <= n ? text : Array.from(text).slice(0, n).join("");
   }
 
   function isoDay(value) {
@@ -190,19 +204,26 @@
     head.append(tags);
     const text = quote(p.text, answer && answer.passage === p.rank ? answer : null);
     item.append(head, text);
-    if (p.text.length > CLAMP_CHARS) {
-      text.classList.add("clamped");
-      const more = el("button", "more-button", "Show the whole passage");
-      more.type = "button";
-      more.setAttribute("aria-expanded", "false");
-      more.addEventListener("click", () => {
-        const open = text.classList.toggle("clamped") === false;
-        more.setAttribute("aria-expanded", String(open));
-        more.textContent = open ? "Show less" : "Show the whole passage";
-      });
-      item.append(more);
-    }
+    const more = foldIfLong(text, p.text, "passage");
+    if (more) item.append(more);
     return item;
+  }
+
+  // A text longer than CLAMP_CHARS starts folded to a few lines, so that one long passage or sentence (a
+  // paragraph without a full stop can be 10,000 characters) does not make a screen-high row; the button
+  // returned unfolds it and folds it again. null for a short text.
+  function foldIfLong(node, text, what) {
+    if (text.length <= CLAMP_CHARS) return null;
+    node.classList.add("clamped");
+    const more = el("button", "more-button", `Show the whole ${what}`);
+    more.type = "button";
+    more.setAttribute("aria-expanded", "false");
+    more.addEventListener("click", () => {
+      const open = node.classList.toggle("clamped") === false;
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? "Show less" : `Show the whole ${what}`;
+    });
+    return more;
   }
 
   function cleanPassages(data) {
@@ -309,9 +330,12 @@
   }
 
   function shareLink(question, chosen) {
-    const link = el("a", "share-link", "Copy link");
+    // Named by its visible words, then what it links to: a label that did not start with the words shown
+    // ("Copy a link that …") fails speech users, who say what they see (WCAG 2.5.3).
+    const link = el("a", "share-link");
+    const named = () => link.replaceChildren("Copy link", el("span", "visually-hidden", " to this question"));
+    named();
     link.href = shareHref(question, chosen);
-    link.setAttribute("aria-label", "Copy a link that asks this question");
     link.addEventListener("click", async (event) => {
       event.preventDefault();
       const url = new URL(link.getAttribute("href"), location.href).href;
@@ -319,7 +343,7 @@
         await navigator.clipboard.writeText(url);
         link.textContent = "Link copied";
         announce("Link copied");
-        window.setTimeout(() => { link.textContent = "Copy link"; }, 2500);
+        window.setTimeout(named, 2500);
       } catch (err) {
         window.prompt("Copy this link to share the question:", url);
       }
@@ -375,17 +399,28 @@
 
   function historyForApi() {
     // Each turn goes back with the answer shown and where it came from, so a follow-up ("Why now?") is
-    // searched in the editorial under discussion first.
-    return turns.slice(-HISTORY_TURNS).map((t) => {
+    // searched in the editorial under discussion first; cut to what the server reads of it.
+    return turns.slice(-SENT_TURNS).map((t) => {
       const answer = t.data.answer && typeof t.data.answer.text === "string" ? t.data.answer : null;
       const source = answer ? cleanPassages(t.data).find((p) => p.rank === answer.passage) : null;
-      const turn = {question: t.question, answer: answer ? answer.text : ""};
-      if (source) {
+      const turn = {question: clip(t.question, QUESTION_CHARS), answer: answer ? clip(answer.text, ANSWER_CHARS) : ""};
+      if (source && Array.from(source.citation.article_id).length <= ARTICLE_ID_CHARS) {
         turn.article_id = source.citation.article_id;
         if (Number.isInteger(source.citation.paragraph)) turn.paragraph = source.citation.paragraph;
       }
       return turn;
     });
+  }
+
+  // The body as sent: if it is still over the server's limit (answers full of characters JSON escapes), the
+  // oldest turns are left out until it fits.
+  function encodeBody(body) {
+    let text = JSON.stringify(body);
+    while (Array.isArray(body.history) && body.history.length && new Blob([text]).size > MAX_BODY_BYTES) {
+      body = {...body, history: body.history.slice(1)};
+      text = JSON.stringify(body);
+    }
+    return text;
   }
 
   function ask(question, {history = historyForApi(), overview = wantsOverview(question), topic = question} = {}) {
@@ -401,10 +436,18 @@
   function errorView(message, pending, view) {
     const panel = el("div", "reply reply-error");
     panel.append(el("p", "error-text", message));
-    const retry = el("button", "retry-button", "Retry");
+    // Sent again, a conversation too long to send is refused again: the way on is the question on its own.
+    const fresh = message === TOO_LONG;
+    const retry = el("button", "retry-button", fresh ? "Ask in a new chat" : "Retry");
     retry.type = "button";
     retry.addEventListener("click", () => {
-      if (!inFlight) send(pending, view);
+      if (inFlight) return;
+      if (fresh) {
+        newChat();
+        ask(pending.question, {overview: pending.overview, topic: pending.topic, history: []});
+      } else {
+        send(pending, view);
+      }
     });
     panel.append(retry);
     return panel;
@@ -427,12 +470,14 @@
       const response = await fetch(wanted.url, {
         method: "POST",
         headers: {"Content-Type": "application/json", "Accept": "application/json"},
-        body: JSON.stringify(wanted.body),
+        body: encodeBody(wanted.body),
         signal: controller.signal,
       });
       const body = await response.json().catch(() => null);
       if (response.ok && body && typeof body === "object" && wanted.valid(body)) {
         data = body;
+      } else if (response.status === 413) {
+        problem = TOO_LONG;
       } else {
         const detail = body && body.error && typeof body.error.message === "string" ? body.error.message : "no details";
         problem = `Sorry, the service answered with an error (${response.status}): ${detail}.`;
@@ -576,7 +621,7 @@
   // reply offers "All editorials on this". An overview turn is {question, filters, data: its body}.
 
   const overviewApi = window.QAOverview || null;
-  const overviewHelpers = {el, dateNode, describeFilters};
+  const overviewHelpers = {el, dateNode, describeFilters, foldIfLong};
 
   function wantsOverview(question) {
     return Boolean(overviewApi && overviewApi.isOverviewQuestion(question));
@@ -602,10 +647,21 @@
     return isOverviewData(data) ? overviewApi.summary(data) : summary(data);
   }
 
+  // A topic the overview route takes: at most as long as a question (the box's maxlength, the server's limit).
+  // The resolved question adds names to the question asked, so it can be longer: it is cut at a word.
+  function asTopic(text) {
+    const whole = text.trim();
+    const cut = clip(whole, box.maxLength);
+    if (cut === whole) return whole;
+    const space = cut.lastIndexOf(" ");
+    return (space > cut.length / 2 ? cut.slice(0, space) : cut).trim();
+  }
+
   function offerOverview(data) {
-    const topic = typeof data.resolved_question === "string" && data.resolved_question ? data.resolved_question
+    const asked = typeof data.resolved_question === "string" && data.resolved_question ? data.resolved_question
       : data.question;
-    if (!overviewApi || typeof topic !== "string" || !topic.trim()) return null;
+    if (!overviewApi || typeof asked !== "string" || !asked.trim()) return null;
+    const topic = asTopic(asked);
     const open = (chosen) => {
       if (!inFlight) ask(`All editorials on: ${chosen}`, {overview: true, topic: chosen, history: []});
     };

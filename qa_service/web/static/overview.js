@@ -35,7 +35,7 @@ window.QAOverview = (() => {
     return `/articles/${encodeURIComponent(articleId)}#p${encodeURIComponent(paragraph)}`;
   }
 
-  function row(e, {el, dateNode}) {
+  function row(e, {el, dateNode, foldIfLong}) {
     const title = e.title || e.article_id;
     const item = el("li", "overview-item");
     const head = el("div", "overview-head");
@@ -54,7 +54,8 @@ window.QAOverview = (() => {
       if (i) where.append(" ");
       where.append(to);
     });
-    item.append(head, sentence, where);
+    const more = foldIfLong(sentence, e.sentence.text, "sentence");
+    item.append(head, sentence, ...(more ? [more] : []), where);
     return item;
   }
 
@@ -65,7 +66,7 @@ window.QAOverview = (() => {
     return total > shown ? `${what}; the ${shown} closest, by date` : `${what}, by date`;
   }
 
-  // The reply for an overview: helpers are chat.js's own (el, dateNode, describeFilters).
+  // The reply for an overview: helpers are chat.js's own (el, dateNode, describeFilters, foldIfLong).
   function render(data, chosen, helpers) {
     const {el} = helpers;
     const editorials = cleanEditorials(data);
