@@ -382,3 +382,20 @@ def test_index_force_reads_every_file_again(tmp_path, fake_cli, monkeypatch):
     assert result.exit_code == 0, result.output
     assert passages_of(index) == [("tides", 1, "The moon pulls the tides twice a day.")]
     assert Snapshot(index / str(read_current_name(index))).articles["tides"].title == "Tides"
+
+
+# --- issue 26, item 4: vectors are taken from every generation the folder keeps ----------------------------------
+
+def test_an_article_put_back_is_not_embedded_again_while_an_older_generation_holds_it(tmp_path):
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph."])
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph one.", "Beta paragraph two."])
+    build_index(corpus, index, HashingEmbedder())
+    beta = (corpus / "b.txt").read_bytes()
+    (corpus / "b.txt").unlink()
+    build_index(corpus, index, HashingEmbedder())  # the served generation no longer holds Beta; the older one does
+    (corpus / "b.txt").write_bytes(beta)
+    embedder = HashingEmbedder()
+    report = build_index(corpus, index, embedder)
+    assert embedder.encoded == [] and report.articles_added == 1 and report.passages_added == 2
+    build_index(corpus, tmp_path / "clean", HashingEmbedder())
+    assert generation_contents(index) == generation_contents(tmp_path / "clean")

@@ -32,7 +32,7 @@ from ..lexical import build_lexical
 from ..metrics import observe_build
 from ..passages import Passage, Sentence, cut_article
 from ..text import tokenize
-from .carryover import read_carryover
+from .carryover import read_carryover, take_older_vectors
 from .integrity import damaged_files, file_checksums
 from .layout import (
     CHANGE_JOURNAL,
@@ -46,6 +46,7 @@ from .layout import (
     SENTENCE_VECTORS,
     VECTOR_FORMATS,
     generation_name,
+    generations,
     read_current_name,
     read_manifest,
     schema,
@@ -295,8 +296,17 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                      enumerate(p for cut in cuts for p in cut.passages) for sentence in passage_sentences]
         # One encoder pass per passage not in the pool gives its vector and its sentences' (pooling.py).
         pool = previous.vectors
-        missing = {p.hash: (p.text, ss) for cut in cuts for p, ss in cut.passages
-                   if p.hash not in pool or any(s.hash not in pool for s in ss)}
+
+        def not_in_pool() -> dict[str, tuple[str, tuple[Sentence, ...]]]:
+            return {p.hash: (p.text, ss) for cut in cuts for p, ss in cut.passages
+                    if p.hash not in pool or any(s.hash not in pool for s in ss)}
+
+        missing = not_in_pool()
+        if missing:  # perhaps in an older generation: an article put back, a corpus folder switched back to
+            take_older_vectors(pool, [g for g in generations(index_dir) if g.name != current],
+                               {h for p, (_, ss) in missing.items() for h in (p, *(s.hash for s in ss))},
+                               model=embedder.name, encoder=embedder.encoder, vector_formats=VECTOR_FORMATS)
+            missing = not_in_pool()
         tick = progress(len(missing), "embedding") if progress and missing else None
         texts = [text for text, _ in missing.values()]
         spans = [[(s.start, s.end) for s in ss] for _, ss in missing.values()]
