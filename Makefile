@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data
+# An index holds one folder's articles: SWITCH_CORPUS=1 lets a folder replace another's (qa-service index --help).
 
 .PHONY: venv run index test lint browser bench eval clean
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 index: $(STAMP)
-	$(BIN)/qa-service index
+	$(BIN)/qa-service index $(if $(SWITCH_CORPUS),--switch-corpus)
 
 # serve says in one line why it could not start (a port in use names PORT=); make's "*** Error" would add nothing
 run: index

@@ -6,14 +6,13 @@ control socket. One server for the module (a model load per server); every socke
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from contextlib import ExitStack
 
 import pytest
 
-from .fixtures import Server, slow
+from .fixtures import Server, copy_index, slow
 
 SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
 
@@ -22,8 +21,7 @@ SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Option
 def server(tmp_path_factory, built_index):
     corpus, index = built_index
     root = tmp_path_factory.mktemp("served")
-    shutil.copytree(corpus, root / "corpus")
-    shutil.copytree(index, root / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    copy_index(corpus, index, root)
     home = root / "home"
     home.mkdir()
     with pytest.MonkeyPatch.context() as env:  # where gunicorn would put its control socket

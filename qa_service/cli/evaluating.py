@@ -54,6 +54,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     from ..evaluate_conversations import evaluate_conversations, format_conversation_table, load_conversations
     from ..evaluate_topics import evaluate_topics, format_topics, load_topics
     from ..generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from ..generation.corpus_folder import OtherCorpus
     from ..generation.read import IndexUnavailable
     from ..service import QAService, limit_math_threads
 
@@ -106,6 +107,9 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             talked = evaluate_conversations(service, conversations) if conversations else None
             topic_result = evaluate_topics(service, topics) if topics else None
             version = service.snapshot().version
+        except OtherCorpus as exc:  # an --index of another corpus (the served one, say) is not eval's to replace
+            fail(f"{exc}; nothing was changed. Give eval an index folder of its own for that corpus "
+                 "(--index, --foreign-index), or none (a temporary one).")
         except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable) as exc:
             fail(str(exc))
         except OSError as exc:

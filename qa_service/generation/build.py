@@ -4,7 +4,8 @@ The folder's layout and the generation's files are named in layout.py. A generat
 full under a `.partial` name, fsynced, renamed, and only then is CURRENT replaced. A build that dies
 at any point leaves the previous generation serving. Vectors are reused by text hash, so only new or
 changed text is ever embedded again, and unchanged articles are taken over as they were cut and
-tokenised (see carryover.py).
+tokenised (see carryover.py). An index folder holds one corpus folder's articles: a build from another
+one is refused unless asked for (corpus_folder.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..metrics import observe_build
 from ..passages import Passage, Sentence, cut_article
 from ..text import tokenize
 from .carryover import read_carryover, take_older_vectors
+from .corpus_folder import MANIFEST_KEY, check_corpus_folder, folder_name
 from .integrity import damaged_files, file_checksums
 from .layout import (
     CHANGE_JOURNAL,
@@ -102,11 +104,12 @@ class BuildReport:
 
 def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str,
                   limits: CorpusLimits | None = None) -> bool:
-    """True when the serving generation was built from exactly these corpus files, model and encoder,
-    and its files pass their size and checksum check.
+    """True when the serving generation was built from exactly these corpus files, in this corpus folder, with
+    this model and encoder, and its files pass their size and checksum check.
 
     A damaged generation is not up to date: `qa-service index` (and so `make run`) builds a good one,
-    rather than leaving a server that answers 503 for ever.
+    rather than leaving a server that answers 503 for ever. Nor is one that names no corpus folder (built
+    before folders were named, corpus_folder.py): the next build names it, embedding nothing.
     """
     name = read_current_name(index_dir)
     if not name:
@@ -120,6 +123,7 @@ def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: s
         manifest.get("format") == FORMAT
         and manifest.get("model") == model_name
         and manifest.get("encoder") == encoder
+        and manifest.get(MANIFEST_KEY) == folder_name(corpus_dir)
         and manifest.get("corpus_fingerprint") == corpus_fingerprint(corpus_dir, limits)
         and isinstance(manifest.get("files"), dict)
         and not damaged_files(generation, manifest["files"])
@@ -207,12 +211,14 @@ def build_index(
     limits: CorpusLimits | None = None,
     phase: Phase | None = None,
     reparse: bool = False,
+    switch_corpus: bool = False,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
     With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
     With `reparse`, no file's earlier parse is taken over (carryover.py), only vectors.
+    An index built from another corpus folder is refused (corpus_folder.OtherCorpus) unless `switch_corpus`.
     `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
     "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
     "switch_current", "prune"): the kill -9 tests stop a build at each of them.
@@ -220,7 +226,7 @@ def build_index(
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
                               lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
-                              step=_Steps(phase), reparse=reparse)
+                              step=_Steps(phase), reparse=reparse, switch_corpus=switch_corpus)
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
@@ -255,7 +261,7 @@ class _Steps:
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None, step: _Steps, reparse: bool) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps, reparse: bool, switch_corpus: bool) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with step.locked(index_dir, lock_held, lock_wait_seconds):
@@ -265,6 +271,8 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
             raise ChangePending(f"an interrupted article change is pending in {index_dir}; run `qa-service index "
                                 f"--corpus {corpus_dir} --index {index_dir}` to put the corpus back first "
                                 "(nothing was built)")
+        if not switch_corpus:
+            check_corpus_folder(index_dir, corpus_dir)
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
@@ -351,6 +359,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                 "encoder": embedder.encoder,
                 "dimension": embedder.dimension,
                 "corpus_fingerprint": fingerprint,
+                MANIFEST_KEY: folder_name(corpus_dir),
                 "dense_index": type(dense).__name__,
                 "articles": len(articles),
                 "passages": len(passages),
