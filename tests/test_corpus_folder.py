@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa_service.config import Config
+from qa_service.corpus_change import JOURNAL, change_and_rebuild
 from qa_service.generation.build import build_index, is_up_to_date
 from qa_service.generation.layout import generations, read_current_name
 from qa_service.service import QAService, Question
@@ -166,3 +167,29 @@ def test_eval_does_not_replace_an_index_of_another_corpus(tmp_path, fake_cli):
                          "--quiet")
     assert elsewhere.exit_code == 0, elsewhere.output
 
+
+def test_an_article_change_journals_its_corpus_folder(tmp_path):
+    a, _, index = two_folders(tmp_path)
+    journalled = {}
+
+    def rebuild():
+        journalled.update(json.loads((index / JOURNAL).read_text()))
+
+    change_and_rebuild(Config(corpus_dir=a, index_dir=index), [], [(a / "new.txt", "New\n\nA new text.\n")], rebuild)
+    assert journalled["corpus"] == str(a.resolve())
+
+
+def test_a_dead_change_is_recovered_in_the_folder_its_journal_names(tmp_path, fake_cli):
+    """`index --switch-corpus` of b first recovers a change that died in a, in a, not in b."""
+    a, b, index = two_folders(tmp_path)
+    (a / "harbour.txt").rename(a / ".harbour.txt.0.aside")  # a replacement that died after moving the file aside
+    (a / "harbour.md").write_text("# Harbour\n\nHalf a replacement.\n")
+    (index / JOURNAL).write_text(json.dumps({"corpus": str(a.resolve()), "moved": [[".harbour.txt.0.aside",
+                                             "harbour.txt"]], "added": ["harbour.md"], "temp": []}))
+    write_article(b, "harbour.md", "B's own harbour", ["A file of b with the same name."])
+    result = fake_cli("index", "--corpus", str(b), "--index", str(index), "--switch-corpus", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "An interrupted article change was undone" in result.output
+    assert sorted(p.name for p in a.iterdir()) == ["bridges.txt", "harbour.txt", "tides.txt"]
+    assert sorted(p.name for p in b.iterdir()) == ["harbour.md", "mine.txt"]
+    assert {aid for aid, _, _ in passages_of(index)} == {"harbour", "mine"}
