@@ -34,7 +34,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus:
     from ..corpus import CorpusError, unread_files
     from ..corpus_change import ChangeBusy, recover_pending
     from ..embedder import ModelError, encoder_id, load_embedder, model_name_for
-    from ..generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from ..generation.build import BuildReport, EmptyCorpus, IndexBusy, build_index, is_up_to_date
     from ..generation.corpus_folder import OtherCorpus, check_corpus_folder
     from ..ray_encoder import RayUnavailable, check_address, ray_encoder
 
@@ -51,18 +51,17 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus:
             click.echo(f"An interrupted article change was {recovered} before indexing.", err=True)
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
                                        encoder_id(config.backend), config.corpus_limits):
-            for problem in unread_files(config.corpus_dir):  # not in the fingerprint, so never in a report
-                click.echo(f"Skipped {problem}", err=True)
-            click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
-            return
-        embedder = load_embedder(config)
-        with contextlib.ExitStack() as stack:
-            encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
-            report = build_index(
-                config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
-                progress=None if quiet or as_json else progress_bar, limits=config.corpus_limits, reparse=force,
-                switch_corpus=switch_corpus,
-            )
+            # no model loaded; unread files are not in the fingerprint, so never in a report
+            report = BuildReport(up_to_date=True, skipped=unread_files(config.corpus_dir))
+        else:
+            embedder = load_embedder(config)
+            with contextlib.ExitStack() as stack:
+                encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
+                report = build_index(
+                    config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
+                    progress=None if quiet or as_json else progress_bar, limits=config.corpus_limits,
+                    reparse=force, switch_corpus=switch_corpus, unless_up_to_date=not force,
+                )
     except OtherCorpus as exc:
         fail(f"{exc}; nothing was changed. Add --switch-corpus (make: SWITCH_CORPUS=1) to replace its articles with "
              f"this folder's, reusing the vectors it keeps; or give --corpus {exc.built_from} (make: CORPUS="
@@ -71,11 +70,14 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus:
         fail(str(exc))
     except OSError as exc:
         fail(os_error(exc, f"write the index in {config.index_dir}"))
-    if as_json:
+    if as_json and not report.up_to_date:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     for problem in report.skipped:
         click.echo(f"Skipped {problem}", err=True)
+    if report.up_to_date:
+        click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
+        return
     click.echo(
         f"Index {report.version}: articles {report.articles_added} added, {report.articles_updated} updated, "
         f"{report.articles_removed} removed, {report.articles_unchanged} unchanged, {len(report.skipped)} skipped; "

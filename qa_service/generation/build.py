@@ -27,7 +27,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from .. import heap
-from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
+from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus, unread_files
 from ..dense import make_dense_index, write_dense_index
 from ..lexical import build_lexical
 from ..metrics import observe_build
@@ -212,6 +212,7 @@ def build_index(
     phase: Phase | None = None,
     reparse: bool = False,
     switch_corpus: bool = False,
+    unless_up_to_date: bool = False,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
@@ -219,6 +220,9 @@ def build_index(
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
     With `reparse`, no file's earlier parse is taken over (carryover.py), only vectors.
     An index built from another corpus folder is refused (corpus_folder.OtherCorpus) unless `switch_corpus`.
+    With `unless_up_to_date`, nothing is written when, once the lock is taken, the served generation is up to
+    date (the report says so): a `qa-service index` that waited for another build of the same files would
+    otherwise write the same generation again and push the oldest fallback out.
     `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
     "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
     "switch_current", "prune"): the kill -9 tests stop a build at each of them.
@@ -226,7 +230,8 @@ def build_index(
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
                               lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
-                              step=_Steps(phase), reparse=reparse, switch_corpus=switch_corpus)
+                              step=_Steps(phase), reparse=reparse, switch_corpus=switch_corpus,
+                              unless_up_to_date=unless_up_to_date)
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
@@ -261,7 +266,8 @@ class _Steps:
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None, step: _Steps, reparse: bool, switch_corpus: bool) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps, reparse: bool, switch_corpus: bool,
+                 unless_up_to_date: bool) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with step.locked(index_dir, lock_held, lock_wait_seconds):
@@ -273,6 +279,9 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                                 "(nothing was built)")
         if not switch_corpus:
             check_corpus_folder(index_dir, corpus_dir)
+        if unless_up_to_date and is_up_to_date(index_dir, corpus_dir, embedder.name, embedder.encoder, limits):
+            served = read_manifest(index_dir / str(read_current_name(index_dir)))
+            return BuildReport(version=served["version"], up_to_date=True, skipped=unread_files(corpus_dir))
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
