@@ -157,9 +157,10 @@ def take_older_vectors(pool: VectorPool, generation_dirs: Iterable[Path], wanted
                 db.close()
             if not any(found.values()):
                 continue
-            if "files" in manifest and damaged_files(generation, manifest["files"], CARRIED_FILES):
+            vector_files = (("passages", PASSAGE_VECTORS), ("sentences", SENTENCE_VECTORS))
+            if "files" in manifest and damaged_files(generation, manifest["files"], [f for _, f in vector_files]):
                 continue  # never carry damage into the next generation
-            for table, file in (("passages", PASSAGE_VECTORS), ("sentences", SENTENCE_VECTORS)):
+            for table, file in vector_files:
                 rows = [(row, h) for row, h in found[table] if h in wanted]
                 if rows:
                     vectors = np.load(generation / file, mmap_mode="r")
