@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ../shared/data
+# CORPUS=path: index and serve that folder of articles instead of corpus/ (DATA= is only for eval and bench).
+# An index holds one folder's articles: SWITCH_CORPUS=1 lets a folder replace another's (qa-service index --help).
+CORPUS ?=
+CORPUS_FLAG = $(if $(CORPUS),--corpus '$(CORPUS)')
 
 .PHONY: venv run index test lint browser bench eval clean
 
@@ -21,11 +25,11 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 index: $(STAMP)
-	$(BIN)/qa-service index
+	$(BIN)/qa-service index $(CORPUS_FLAG) $(if $(SWITCH_CORPUS),--switch-corpus)
 
 # serve says in one line why it could not start (a port in use names PORT=); make's "*** Error" would add nothing
 run: index
-	@$(BIN)/qa-service serve --host $(HOST) --port $(PORT) || true
+	@$(BIN)/qa-service serve --host $(HOST) --port $(PORT) $(CORPUS_FLAG) || true
 
 # Debian's Chromium, and axe-core (npm, pinned by tests/browser/axe/package-lock.json) for the accessibility tests
 AXE := tests/browser/axe/node_modules/axe-core/axe.min.js

@@ -26,6 +26,7 @@ from typing import TypeVar
 from .config import Config
 from .corpus import article_id_for, corpus_files, corpus_fingerprint
 from .generation.build import IndexBusy, build_lock, file_lock, fsync_dir
+from .generation.corpus_folder import folder_name
 from .generation.layout import CHANGE_JOURNAL, read_current_name, read_manifest
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,9 @@ def recover_interrupted_change(config: Config) -> str | None:
     (the journal says "applied") and the served index was built from the corpus as it left it: the files it
     moved aside are then deleted. Otherwise the corpus is put back as it was, which is what the served index
     holds. A corpus with files moved aside can never pass for a complete change, even if some build
-    indexed it meanwhile: a change that died moving files aside is always undone.
+    indexed it meanwhile: a change that died moving files aside is always undone. The journal names the
+    corpus folder it changed, where it is recovered even by `qa-service index --switch-corpus` of another
+    folder (an older journal names none, and a folder moved since is gone: the configured folder then).
     """
     journal = Path(config.index_dir) / JOURNAL
     try:
@@ -130,7 +133,8 @@ def recover_interrupted_change(config: Config) -> str | None:
     except (OSError, ValueError) as exc:
         log.error("cannot read %s (%s); the corpus is left as it is", journal, exc)
         return None
-    corpus_dir = Path(config.corpus_dir)
+    named = entry.get("corpus")
+    corpus_dir = Path(named) if isinstance(named, str) and Path(named).is_dir() else Path(config.corpus_dir)
     moved = [(corpus_dir / hidden, corpus_dir / original) for hidden, original in entry.get("moved", [])]
     added = [corpus_dir / name for name in _names(entry.get("added"))]
     for name in _names(entry.get("temp")):
@@ -192,6 +196,7 @@ def change_and_rebuild(config: Config, remove: list[Path], add: list[tuple[Path,
     plan = [(aside(path), path) for path in remove]
     writes = [(path, text, aside(path)) for path, text in add]
     entry = {
+        "corpus": folder_name(corpus_dir),
         "moved": [[hidden.name, original.name] for hidden, original in plan],
         "added": [path.name for path, _, _ in writes],
         "temp": [temp.name for _, _, temp in writes],

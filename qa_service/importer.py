@@ -23,6 +23,7 @@ from .config import Config
 from .corpus import CorpusError, CorpusLimits, article_id_for, parse_text
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from .generation.build import BuildReport, IndexBusy, build_index
+from .generation.corpus_folder import check_corpus_folder
 
 FIELDS = ("id", "title", "text", "date", "url", "author")
 
@@ -178,8 +179,9 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
 
     `load_embedder()` is called only when there is something to index: a refused file costs no model load.
 
-    Nothing is written when no row is good. If the index update fails, every file written is removed
-    and every replaced file put back before the error is raised.
+    Nothing is written when no row is good, nor when the index was built from another corpus folder
+    (corpus_folder.OtherCorpus). If the index update fails, every file written is removed and every
+    replaced file put back before the error is raised.
     """
     corpus_dir = Path(corpus_dir)
     limits = limits or CorpusLimits()
@@ -220,6 +222,8 @@ def import_export(path: Path, corpus_dir: Path, index_dir: Path | None, load_emb
     try:
         with change_lock(config, lock_wait_seconds, "another import or article change is running",
                          build=index_dir is not None):
+            if index_dir is not None:  # before the corpus is touched: its build would replace another folder's index
+                check_corpus_folder(index_dir, corpus_dir)
             existing = files_by_article(corpus_dir)
             remove: list[Path] = []
             add: list[tuple[Path, str]] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from qa_service.service import QAService
 from qa_service.web import create_app
 
 from .fakes import HashingEmbedder
-from .fixtures import make_corpus
+from .fixtures import copy_index, make_corpus
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +52,7 @@ def snapshot(built_index) -> Snapshot:
 def fresh_index(tmp_path, built_index) -> tuple[Path, Path]:
     """A private, writable copy of `built_index` for tests that change the corpus or the index."""
     corpus, index = built_index
-    shutil.copytree(corpus, tmp_path / "corpus")
-    shutil.copytree(index, tmp_path / "index", ignore=shutil.ignore_patterns(".build.lock"))
-    return tmp_path / "corpus", tmp_path / "index"
+    return copy_index(corpus, index, tmp_path)
 
 
 @pytest.fixture(scope="session")

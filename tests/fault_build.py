@@ -1,7 +1,7 @@
 """`qa-service index` with a fake encoder and random pauses between its steps, for the fault tests.
 
     python -m tests.fault_build CORPUS INDEX [--seed N] [--pause SECONDS] [--lock-wait SECONDS]
-        [--die-at PHASE] [--hold-file PATH] [--import EXPORT [--die-after-moves N]]
+        [--die-at PHASE] [--hold-file PATH] [--switch-corpus] [--import EXPORT [--die-after-moves N]]
 
 Runs the real CLI command (`qa_service.cli index --force`) in this process, with two changes: the encoder
 is tests.fakes.HashingEmbedder (builds take milliseconds, not a model load), and every step of
@@ -9,7 +9,8 @@ build_index (lock, corpus, embedding batches, FAISS, SQLite, fsync, rename, swit
 `phase NAME MONOTONIC-TIME` and then pauses a random time up to --pause seconds, so that a SIGKILL
 sent after a random delay lands at varied points; --die-at NAME kills the process with SIGKILL at
 that phase instead. --lock-wait bounds how long the build waits for another one; --hold-file makes
-the build keep the lock until the test removes that file. --import runs `qa-service import EXPORT --replace`
+the build keep the lock until the test removes that file; --switch-corpus indexes a corpus folder other than
+the index's. --import runs `qa-service import EXPORT --replace`
 instead, and --die-after-moves N kills it with SIGKILL once it has moved N old files aside.
 """
 
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lock-wait", type=float, default=600.0)
     parser.add_argument("--die-at", help="SIGKILL this process when it reaches this phase (its first time)")
     parser.add_argument("--hold-file", help="once the lock is held, wait (at most 120 s) while this file exists")
+    parser.add_argument("--switch-corpus", action="store_true", help="index with --switch-corpus")
     parser.add_argument("--import", dest="export", help="import this export with --replace instead of indexing")
     parser.add_argument("--die-after-moves", type=int, help="SIGKILL after moving this many corpus files aside")
     args = parser.parse_args(argv)
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         setattr(os, "replace", replace)  # noqa: B010
     phase("start")
     command = ["import", args.export, "--replace"] if args.export else ["index", "--force", "--quiet"]
+    if args.switch_corpus:
+        command.append("--switch-corpus")
     try:
         cli.main([*command, "--corpus", args.corpus, "--index", args.index], standalone_mode=False)
     except SystemExit as exc:

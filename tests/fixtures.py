@@ -44,6 +44,17 @@ def make_corpus(folder: Path) -> Path:
     return folder
 
 
+def copy_index(corpus: Path, index: Path, root: Path) -> tuple[Path, Path]:
+    """(corpus, index): copies of a corpus and its index under `root`, the copy's manifests naming the copied
+    corpus folder, as a build from it would (generation/corpus_folder.py), so that it can be built upon."""
+    shutil.copytree(corpus, root / "corpus")
+    shutil.copytree(index, root / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    for manifest in (root / "index").glob("gen-*/manifest.json"):
+        recorded = json.loads(manifest.read_text())
+        manifest.write_text(json.dumps({**recorded, "corpus_dir": str((root / "corpus").resolve())}, indent=2) + "\n")
+    return root / "corpus", root / "index"
+
+
 def needs_shared_data(*parts: str) -> pytest.MarkDecorator:
     """Skip a test about the shared data sets (evaluation, full corpora) when they are not beside the clone."""
     folder = SHARED_DATA.joinpath(*parts)

@@ -185,7 +185,7 @@ def test_two_builds_at_once_run_one_after_the_other_and_never_mix(tmp_path):
     hold.touch()
     first = start_build(corpus_a, index, "--seed", "1", "--pause", "0.02", "--hold-file", str(hold))
     first_lines = wait_for_phase(first, "locked")
-    second = start_build(corpus_b, index, "--seed", "2", "--pause", "0.02")
+    second = start_build(corpus_b, index, "--seed", "2", "--pause", "0.02", "--switch-corpus")  # a's index, replaced
     second_lines = wait_for_phase(second, "wait-lock")
     time.sleep(1.0)
     assert second.poll() is None, "the second build waits for the lock, it does not fail or finish"

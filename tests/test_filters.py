@@ -1,6 +1,5 @@
 """Date and article filters on /api/ask: restrict the search, empty when nothing matches, 400 when malformed."""
 
-import shutil
 
 import pytest
 
@@ -9,7 +8,7 @@ from qa_service.generation.build import build_index
 from qa_service.service import QAService
 from qa_service.web import create_app
 
-from .fixtures import FISHERY_ID, MEASLES_ID, SEED_ID, TRAM_ID, WATER_ID
+from .fixtures import FISHERY_ID, MEASLES_ID, SEED_ID, TRAM_ID, WATER_ID, copy_index
 
 # The seed is dated 2018-11-22 and the Markdown test article 2016-03-09; two plain-text ones are dated below.
 DATES = {FISHERY_ID: "2014-12-20", TRAM_ID: "2014-12-16"}  # WATER_ID is left undated
@@ -20,8 +19,7 @@ def client(tmp_path_factory, built_index, embedder):
     """The sample index with two articles given dates (as Markdown front matter); nothing is re-embedded."""
     corpus, index = built_index
     root = tmp_path_factory.mktemp("filters")
-    shutil.copytree(corpus, root / "corpus")
-    shutil.copytree(index, root / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    copy_index(corpus, index, root)
     for article_id, day in DATES.items():
         plain = root / "corpus" / f"{article_id}.txt"
         title, body = plain.read_text().split("\n\n", 1)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .fixtures import Server, read_response, slow
+from .fixtures import Server, copy_index, read_response, slow
 
 SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
 
@@ -26,8 +26,7 @@ SECURITY = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Option
 def server(tmp_path_factory, built_index):
     corpus, index = built_index
     root = tmp_path_factory.mktemp("served")
-    shutil.copytree(corpus, root / "corpus")
-    shutil.copytree(index, root / "index", ignore=shutil.ignore_patterns(".build.lock"))
+    copy_index(corpus, index, root)
     home = root / "home"
     home.mkdir()
     with pytest.MonkeyPatch.context() as env:  # where gunicorn would put its control socket

@@ -11,7 +11,7 @@ import pytest
 from qa_service import corpus as corpus_module
 from qa_service.answer import choose_sentence
 from qa_service.formats import common as formats_common
-from qa_service.generation import read
+from qa_service.generation import build, read
 from qa_service.generation.build import EmptyCorpus, IndexBusy, build_index, build_lock, is_up_to_date
 from qa_service.generation.layout import CURRENT, generations, read_current_name
 from qa_service.generation.read import IndexReader, Snapshot
@@ -382,3 +382,50 @@ def test_index_force_reads_every_file_again(tmp_path, fake_cli, monkeypatch):
     assert result.exit_code == 0, result.output
     assert passages_of(index) == [("tides", 1, "The moon pulls the tides twice a day.")]
     assert Snapshot(index / str(read_current_name(index))).articles["tides"].title == "Tides"
+
+
+# --- issue 26, item 4: vectors are taken from every generation the folder keeps ----------------------------------
+
+def test_an_article_put_back_is_not_embedded_again_while_an_older_generation_holds_it(tmp_path):
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph."])
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph one.", "Beta paragraph two."])
+    build_index(corpus, index, HashingEmbedder())
+    beta = (corpus / "b.txt").read_bytes()
+    (corpus / "b.txt").unlink()
+    build_index(corpus, index, HashingEmbedder())  # the served generation no longer holds Beta; the older one does
+    (corpus / "b.txt").write_bytes(beta)
+    embedder = HashingEmbedder()
+    report = build_index(corpus, index, embedder)
+    assert embedder.encoded == [] and report.articles_added == 1 and report.passages_added == 2
+    build_index(corpus, tmp_path / "clean", HashingEmbedder())
+    assert generation_contents(index) == generation_contents(tmp_path / "clean")
+
+
+# --- issue 26, item 13: a build that waited for another of the same files writes nothing -------------------------
+
+def test_an_index_command_that_waited_for_a_build_of_the_same_files_is_up_to_date(tmp_path, fake_cli, monkeypatch):
+    """It found the index stale before the lock; once the lock is taken the other build has made it up to date."""
+    corpus, index = alpha_index(tmp_path, ["Alpha paragraph."])
+    write_article(corpus, "b.txt", "Beta", ["Beta paragraph."])
+    write_article(corpus, "c.txt", "Gamma", ["Gamma paragraph."])
+    build_index(corpus, index, HashingEmbedder())
+    write_article(corpus, "d.txt", "Delta", ["Delta paragraph."])  # three generations now; the corpus is stale
+    waiting = threading.Event()
+
+    def signalling_lock(index_dir, wait_seconds=600.0):
+        waiting.set()
+        return build_lock(index_dir, wait_seconds)
+
+    monkeypatch.setattr(build, "build_lock", signalling_lock)
+    result = {}
+    with build_lock(index):  # the first build holds the lock while the command checks and waits
+        second = threading.Thread(target=lambda: result.update(
+            cli=fake_cli("index", "--corpus", str(corpus), "--index", str(index), "--quiet")))
+        second.start()
+        assert waiting.wait(30)
+        build_index(corpus, index, HashingEmbedder(), lock_held=True)
+        kept = [g.name for g in generations(index)]
+    second.join(30)
+    assert result["cli"].exit_code == 0, result["cli"].output
+    assert "is up to date" in result["cli"].output
+    assert [g.name for g in generations(index)] == kept and len(kept) == 3  # the oldest fallback is still there

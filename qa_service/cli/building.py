@@ -19,25 +19,31 @@ from .common import PATH, config_of, fail, os_error, progress_bar
               help="Index folder [default embeddings/].")
 @click.option("--force", is_flag=True,
               help="Read every file again and write a new generation even when the index is up to date.")
+@click.option("--switch-corpus", is_flag=True,
+              help="Index this corpus folder although the index was built from another one, whose articles it "
+                   "then replaces (the vectors of the generations the index folder keeps are reused).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option("--ray", "ray_address", envvar="QA_RAY", show_envvar=True, metavar="auto|ADDRESS",
               help="Embed on Ray: auto starts a local Ray for this build; HOST:6379 or ray://HOST:10001 joins "
                    "a running cluster (pip install 'qa_service[ray]').")
 @click.pass_context
-def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, as_json: bool,
+def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus: bool, quiet: bool, as_json: bool,
           ray_address: str | None) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
     from ..corpus import CorpusError, unread_files
     from ..corpus_change import ChangeBusy, recover_pending
     from ..embedder import ModelError, encoder_id, load_embedder, model_name_for
-    from ..generation.build import EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from ..generation.build import BuildReport, EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from ..generation.corpus_folder import OtherCorpus, check_corpus_folder
     from ..ray_encoder import RayUnavailable, check_address, ray_encoder
 
     config = config_of(ctx, corpus_dir=corpus_dir, index_dir=index_dir, ray_address=ray_address)
     if not config.corpus_dir.is_dir():
         fail(f"corpus folder not found: {config.corpus_dir}")
     try:
+        if not switch_corpus:  # before anything is touched (build_index checks again under the lock)
+            check_corpus_folder(config.index_dir, config.corpus_dir)
         if config.ray_address:
             check_address(config.ray_address)
         recovered = recover_pending(config, wait_seconds=600.0)  # files a dead change moved aside come back first
@@ -45,26 +51,33 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, quiet: bool, a
             click.echo(f"An interrupted article change was {recovered} before indexing.", err=True)
         if not force and is_up_to_date(config.index_dir, config.corpus_dir, model_name_for(config.model),
                                        encoder_id(config.backend), config.corpus_limits):
-            for problem in unread_files(config.corpus_dir):  # not in the fingerprint, so never in a report
-                click.echo(f"Skipped {problem}", err=True)
-            click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
-            return
-        embedder = load_embedder(config)
-        with contextlib.ExitStack() as stack:
-            encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
-            report = build_index(
-                config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
-                progress=None if quiet or as_json else progress_bar, limits=config.corpus_limits, reparse=force,
-            )
+            # no model loaded; unread files are not in the fingerprint, so never in a report
+            report = BuildReport(up_to_date=True, skipped=unread_files(config.corpus_dir))
+        else:
+            embedder = load_embedder(config)
+            with contextlib.ExitStack() as stack:
+                encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder
+                report = build_index(
+                    config.corpus_dir, config.index_dir, encoder, batch_size=config.batch_size,
+                    progress=None if quiet or as_json else progress_bar, limits=config.corpus_limits,
+                    reparse=force, switch_corpus=switch_corpus, unless_up_to_date=not force,
+                )
+    except OtherCorpus as exc:
+        fail(f"{exc}; nothing was changed. Add --switch-corpus (make: SWITCH_CORPUS=1) to replace its articles with "
+             f"this folder's, reusing the vectors it keeps; or give --corpus {exc.built_from} (make: CORPUS="
+             f"{exc.built_from}) to keep them.")
     except (CorpusError, EmptyCorpus, IndexBusy, ChangeBusy, ModelError, RayUnavailable) as exc:
         fail(str(exc))
     except OSError as exc:
         fail(os_error(exc, f"write the index in {config.index_dir}"))
-    if as_json:
+    if as_json and not report.up_to_date:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     for problem in report.skipped:
         click.echo(f"Skipped {problem}", err=True)
+    if report.up_to_date:
+        click.echo(f"Index in {config.index_dir} is up to date with {config.corpus_dir}.")
+        return
     click.echo(
         f"Index {report.version}: articles {report.articles_added} added, {report.articles_updated} updated, "
         f"{report.articles_removed} removed, {report.articles_unchanged} unchanged, {len(report.skipped)} skipped; "
@@ -131,6 +144,7 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
     from ..corpus import CorpusError
     from ..embedder import ModelError, load_embedder
     from ..generation.build import EmptyCorpus, IndexBusy
+    from ..generation.corpus_folder import OtherCorpus
     from ..importer import ExportUnreadable, import_export
 
     config = config_of(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
@@ -141,6 +155,9 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
             replace=replace, batch_size=config.batch_size, progress=None if as_json else progress_bar,
             limits=config.corpus_limits,
         )
+    except OtherCorpus as exc:
+        fail(f"{exc}; nothing was imported. Import into --corpus {exc.built_from}, or first switch the index to this "
+             f"folder: `qa-service index --corpus {config.corpus_dir} --index {config.index_dir} --switch-corpus`.")
     except (ExportUnreadable, CorpusError, EmptyCorpus, IndexBusy, ModelError) as exc:
         fail(f"{exc}; nothing was imported")
     except OSError as exc:

@@ -58,6 +58,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     from ..evaluate_topics import evaluate_topics, format_topics, load_topics
     from ..fitted import FittedError
     from ..generation.build import EmptyCorpus, IndexBusy
+    from ..generation.corpus_folder import OtherCorpus
     from ..generation.read import IndexUnavailable
     from ..service import QAService, limit_math_threads
 
@@ -104,6 +105,9 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                       for path, conversations in conversation_sets]
             topic_result = evaluate_topics(service, topics) if topics else None
             version = service.snapshot().version
+        except OtherCorpus as exc:  # an --index of another corpus (the served one, say) is not eval's to replace
+            fail(f"{exc}; nothing was changed. Give eval an index folder of its own for that corpus "
+                 "(--index, --foreign-index), or none (a temporary one).")
         except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable, FittedError) as exc:
             fail(str(exc))
         except OSError as exc:
@@ -180,6 +184,7 @@ def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversat
     from ..fitted import FOLLOW_UP
     from ..fitting import fit_on_conversations
     from ..generation.build import EmptyCorpus, IndexBusy
+    from ..generation.corpus_folder import OtherCorpus
     from ..generation.read import IndexUnavailable
 
     config = config_of(ctx)
@@ -197,6 +202,8 @@ def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversat
         temporary = target.with_suffix(".tmp")
         temporary.write_text(json.dumps(fit.scorer.to_json(), indent=1) + "\n", encoding="utf-8")
         temporary.replace(target)
+    except OtherCorpus as exc:
+        fail(f"{exc}; nothing was changed. Give fit an index folder of its own for that corpus.")
     except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable, KeyError) as exc:
         fail(str(exc))
     except ValueError as exc:

@@ -4,7 +4,8 @@ The folder's layout and the generation's files are named in layout.py. A generat
 full under a `.partial` name, fsynced, renamed, and only then is CURRENT replaced. A build that dies
 at any point leaves the previous generation serving. Vectors are reused by text hash, so only new or
 changed text is ever embedded again, and unchanged articles are taken over as they were cut and
-tokenised (see carryover.py).
+tokenised (see carryover.py). An index folder holds one corpus folder's articles: a build from another
+one is refused unless asked for (corpus_folder.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from .. import heap
-from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus
+from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus, unread_files
 from ..dense import make_dense_index, write_dense_index
 from ..entities import tag as tag_entities
 from ..lexical import build_lexical
@@ -34,7 +35,8 @@ from ..metrics import observe_build
 from ..passages import Passage, Sentence, cut_article, text_key
 from ..text import tokenize
 from ..voice import voice_matrix, with_voice
-from .carryover import read_carryover
+from .carryover import read_carryover, take_older_vectors
+from .corpus_folder import MANIFEST_KEY, check_corpus_folder, folder_name
 from .integrity import damaged_files, file_checksums
 from .layout import (
     CHANGE_JOURNAL,
@@ -49,6 +51,7 @@ from .layout import (
     SENTENCE_VOICE,
     VECTOR_FORMATS,
     generation_name,
+    generations,
     read_current_name,
     read_manifest,
     schema,
@@ -105,11 +108,12 @@ class BuildReport:
 
 def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: str,
                   limits: CorpusLimits | None = None) -> bool:
-    """True when the serving generation was built from exactly these corpus files, model and encoder,
-    and its files pass their size and checksum check.
+    """True when the serving generation was built from exactly these corpus files, in this corpus folder, with
+    this model and encoder, and its files pass their size and checksum check.
 
     A damaged generation is not up to date: `qa-service index` (and so `make run`) builds a good one,
-    rather than leaving a server that answers 503 for ever.
+    rather than leaving a server that answers 503 for ever. Nor is one that names no corpus folder (built
+    before folders were named, corpus_folder.py): the next build names it, embedding nothing.
     """
     name = read_current_name(index_dir)
     if not name:
@@ -123,6 +127,7 @@ def is_up_to_date(index_dir: Path, corpus_dir: Path, model_name: str, encoder: s
         manifest.get("format") == FORMAT
         and manifest.get("model") == model_name
         and manifest.get("encoder") == encoder
+        and manifest.get(MANIFEST_KEY) == folder_name(corpus_dir)
         and manifest.get("corpus_fingerprint") == corpus_fingerprint(corpus_dir, limits)
         and isinstance(manifest.get("files"), dict)
         and not damaged_files(generation, manifest["files"])
@@ -211,12 +216,18 @@ def build_index(
     limits: CorpusLimits | None = None,
     phase: Phase | None = None,
     reparse: bool = False,
+    switch_corpus: bool = False,
+    unless_up_to_date: bool = False,
 ) -> BuildReport:
     """Build (incrementally) a new generation from `corpus_dir` and make it the served one.
 
     With `lock_held`, the caller already holds build_lock(index_dir): it changed the corpus under that
     lock, so that no other build can read the corpus half-changed (the admin routes do this).
     With `reparse`, no file's earlier parse is taken over (carryover.py), only vectors.
+    An index built from another corpus folder is refused (corpus_folder.OtherCorpus) unless `switch_corpus`.
+    With `unless_up_to_date`, nothing is written when, once the lock is taken, the served generation is up to
+    date (the report says so): a `qa-service index` that waited for another build of the same files would
+    otherwise write the same generation again and push the oldest fallback out.
     `phase` is told the name of each step as it starts and NAME-done as it ends ("wait-lock", "locked",
     "read_corpus", "write_dense_index", "write_sqlite", "fsync_tree", "rename", "fsync_dir",
     "switch_current", "prune"): the kill -9 tests stop a build at each of them.
@@ -224,7 +235,8 @@ def build_index(
     with _without_cyclic_gc():  # around the call: its objects are freed before collection is back on
         report = _build_index(corpus_dir, index_dir, embedder, batch_size=batch_size, progress=progress,
                               lock_wait_seconds=lock_wait_seconds, lock_held=lock_held, limits=limits,
-                              step=_Steps(phase), reparse=reparse)
+                              step=_Steps(phase), reparse=reparse, switch_corpus=switch_corpus,
+                              unless_up_to_date=unless_up_to_date)
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
     observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
@@ -259,7 +271,8 @@ class _Steps:
 
 def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_size: int,
                  progress: ProgressFactory | None, lock_wait_seconds: float, lock_held: bool,
-                 limits: CorpusLimits | None, step: _Steps, reparse: bool) -> BuildReport:
+                 limits: CorpusLimits | None, step: _Steps, reparse: bool, switch_corpus: bool,
+                 unless_up_to_date: bool) -> BuildReport:
     started = time.perf_counter()
     index_dir = Path(index_dir)
     with step.locked(index_dir, lock_held, lock_wait_seconds):
@@ -269,6 +282,11 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
             raise ChangePending(f"an interrupted article change is pending in {index_dir}; run `qa-service index "
                                 f"--corpus {corpus_dir} --index {index_dir}` to put the corpus back first "
                                 "(nothing was built)")
+        if not switch_corpus:
+            check_corpus_folder(index_dir, corpus_dir)
+        if unless_up_to_date and is_up_to_date(index_dir, corpus_dir, embedder.name, embedder.encoder, limits):
+            served = read_manifest(index_dir / str(read_current_name(index_dir)))
+            return BuildReport(version=served["version"], up_to_date=True, skipped=unread_files(corpus_dir))
         for partial in index_dir.glob("gen-*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
         current = read_current_name(index_dir)
@@ -307,8 +325,17 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                      enumerate(p for cut in cuts for p in cut.passages) for sentence in passage_sentences]
         # One encoder pass per passage not in the pool gives its vector and its sentences' (pooling.py).
         pool = previous.vectors
-        missing = {p.hash: (p.text, ss) for cut in cuts for p, ss in cut.passages
-                   if p.hash not in pool or any(s.hash not in pool for s in ss)}
+
+        def not_in_pool() -> dict[str, tuple[str, tuple[Sentence, ...]]]:
+            return {p.hash: (p.text, ss) for cut in cuts for p, ss in cut.passages
+                    if p.hash not in pool or any(s.hash not in pool for s in ss)}
+
+        missing = not_in_pool()
+        if missing:  # perhaps in an older generation: an article put back, a corpus folder switched back to
+            take_older_vectors(pool, [g for g in generations(index_dir) if g.name != current],
+                               {h for p, (_, ss) in missing.items() for h in (p, *(s.hash for s in ss))},
+                               model=embedder.name, encoder=embedder.encoder, vector_formats=VECTOR_FORMATS)
+            missing = not_in_pool()
         tick = progress(len(missing), "embedding") if progress and missing else None
         texts = [text for text, _ in missing.values()]
         spans = [[(s.start, s.end) for s in ss] for _, ss in missing.values()]
@@ -354,6 +381,7 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
                 "encoder": embedder.encoder,
                 "dimension": embedder.dimension,
                 "corpus_fingerprint": fingerprint,
+                MANIFEST_KEY: folder_name(corpus_dir),
                 "dense_index": type(dense).__name__,
                 "articles": len(articles),
                 "passages": len(passages),

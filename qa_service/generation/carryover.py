@@ -6,6 +6,10 @@ all of that is read back from the previous generation's meta.sqlite, which holds
 same code made of the same bytes. Adding one article to a few thousand therefore costs its own
 embedding plus writing the new generation, not a rebuild.
 
+Vectors missing from the previous generation are looked for in the older generations the folder keeps
+(layout.prune): after `qa-service index --switch-corpus` the previous generation holds another corpus
+folder's articles, and switching back then embeds nothing.
+
 Anything unreadable or made differently (another model, encoder or index format) is simply not
 taken over; the build then does the work itself.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +100,11 @@ class Carryover:
         self.cut = {}
 
 
+def _same_vectors(manifest: dict, encoder: str, dimension: int) -> bool:
+    """The generation's vectors are those this encoder gives (older manifests name the backend only)."""
+    return manifest.get("encoder", manifest.get("backend")) == encoder and manifest.get("dimension") == dimension
+
+
 def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dimension: int, index_format: int,
                    vector_formats: tuple[int, ...]) -> Carryover:
     """Everything reusable from `generation_dir` for a build with this model, encoder and format.
@@ -117,8 +126,7 @@ def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dim
             carry = Carryover(VectorPool(dimension),
                               article_hashes=dict(db.execute("SELECT id, content_hash FROM articles")),
                               passage_keys=set(db.execute("SELECT article_id, hash FROM passages")))
-            made_by = manifest.get("encoder", manifest.get("backend"))  # older manifests name the backend only
-            if made_by == encoder and manifest.get("dimension") == dimension:
+            if _same_vectors(manifest, encoder, dimension):
                 for table, file in (("passages", PASSAGE_VECTORS), ("sentences", SENTENCE_VECTORS)):
                     hashes = [h for (h,) in db.execute(f"SELECT hash FROM {table} ORDER BY row")]
                     carry.vectors.add(hashes, np.load(generation_dir / file))
@@ -130,6 +138,46 @@ def read_carryover(generation_dir: Path | None, *, model: str, encoder: str, dim
         return carry
     except (OSError, ValueError, sqlite3.Error, KeyError):
         return Carryover(VectorPool(dimension))
+
+
+def take_older_vectors(pool: VectorPool, generation_dirs: Iterable[Path], wanted: set[str], *, model: str,
+                       encoder: str, vector_formats: tuple[int, ...]) -> None:
+    """Add to `pool` the vectors of the `wanted` text hashes that older generations hold, newest first.
+
+    Only generations of this model and encoder whose files pass their checksums are read, and of their
+    vector files only the rows wanted (memory-mapped): a build that adds one article reads the older
+    generations' text hashes, not their vectors.
+    """
+    wanted = {h for h in wanted if h not in pool}
+    for generation in generation_dirs:
+        if not wanted:
+            return
+        try:
+            manifest = read_manifest(generation)
+            if manifest.get("model") != model or manifest.get("format") not in vector_formats \
+                    or not _same_vectors(manifest, encoder, pool.dimension):
+                continue
+            if "files" in manifest and damaged_files(generation, manifest["files"], (META,)):
+                continue
+            db = open_meta(generation)
+            try:
+                found = {table: [(row, h) for row, h in db.execute(f"SELECT row, hash FROM {table}") if h in wanted]
+                         for table in ("passages", "sentences")}
+            finally:
+                db.close()
+            if not any(found.values()):
+                continue
+            vector_files = (("passages", PASSAGE_VECTORS), ("sentences", SENTENCE_VECTORS))
+            if "files" in manifest and damaged_files(generation, manifest["files"], [f for _, f in vector_files]):
+                continue  # never carry damage into the next generation
+            for table, file in vector_files:
+                rows = [(row, h) for row, h in found[table] if h in wanted]
+                if rows:
+                    vectors = np.load(generation / file, mmap_mode="r")
+                    pool.add([h for _, h in rows], np.array(vectors[[row for row, _ in rows]]))
+                    wanted -= {h for _, h in rows}
+        except (OSError, ValueError, sqlite3.Error, IndexError):
+            continue
 
 
 def _cut_articles(db: sqlite3.Connection, voices: np.ndarray) -> dict[str, CutArticle]:

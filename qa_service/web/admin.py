@@ -28,6 +28,7 @@ from ..corpus import (
 )
 from ..corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from ..generation.build import EmptyCorpus, build_index
+from ..generation.corpus_folder import OtherCorpus, check_corpus_folder
 from .context import current_config, current_service
 from .errors import ApiError, error_response
 from .validation import json_body, reject_unknown_fields
@@ -66,14 +67,23 @@ def require_admin_token():
 
 @contextmanager
 def corpus_change_lock(config):
-    """corpus_change.change_lock, its refusals as 503s (the corpus is unchanged)."""
+    """corpus_change.change_lock, its refusals as 503s (the corpus is unchanged).
+
+    An index built from another corpus folder than the server's (`serve --corpus`) is a 409 before the corpus
+    is touched: the rebuild would replace that folder's articles with this one's.
+    """
     try:
         with change_lock(config, LOCK_WAIT_SECONDS):
+            check_corpus_folder(config.index_dir, config.corpus_dir)
             yield
     except ChangeBusy as exc:
         if exc.building:
             raise ApiError(503, "index_busy", f"{exc}; the corpus is unchanged, try again") from None
         raise ApiError(503, "index_busy", "another article is being added or removed; try again") from None
+    except OtherCorpus as exc:
+        raise ApiError(409, "other_corpus", f"{exc}, this server's corpus folder; the corpus is unchanged. Serve "
+                                            f"{exc.built_from} (QA_CORPUS_DIR), or switch the index to this folder "
+                                            "with `qa-service index --switch-corpus`") from None
 
 
 def _bad(field: str, message: str) -> ApiError:

@@ -360,7 +360,8 @@ SPEC = {
                     "400": _error("a field is invalid, or the file cannot be read as an article"),
                     "401": UNAUTHORIZED,
                     "403": ADMIN_OFF,
-                    "409": _error("an article with this id exists (use ?replace=1)"),
+                    "409": _error("an article with this id exists (use ?replace=1), or the index was built from "
+                                   "another corpus folder than the server's"),
                     "413": _error("the body is over 64 KiB (JSON) or 5 MiB (an upload)"),
                     "415": _error("the body is neither JSON nor a multipart upload"),
                     "503": BUSY,
@@ -384,7 +385,8 @@ SPEC = {
                     "401": UNAUTHORIZED,
                     "403": ADMIN_OFF,
                     "404": _error("no article with this id in the corpus"),
-                    "409": _error("the last article cannot be removed"),
+                    "409": _error("the last article cannot be removed, or the index was built from another "
+                                   "corpus folder than the server's"),
                     "503": BUSY,
                 },
             },
