@@ -8,7 +8,6 @@ per server, one worker of 4 threads); every socket has a timeout.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
