@@ -98,3 +98,14 @@ def test_chat_declines_a_follow_up_that_editorial_does_not_answer(runner, built_
 def test_chat_without_an_index_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(main, ["chat", "--index", str(tmp_path / "missing")], input="hello\n")
     assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_chat_prints_the_next_best_sentences_of_an_unsure_answer(runner, built_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_FITTED_DIR", str(write_scorer(tmp_path / "fitted", alternatives_within=1e9)))
+    piped = "Where did the Kessling tram derailment happen?\nHow did the mayor respond?\n"
+    result = runner.invoke(main, ["chat", "--index", str(built_index[1])], input=piped)
+    first, follow_up = result.output.split("\nyou> ")[1:3]
+    assert "Also in this editorial:" not in first
+    also = follow_up.split("Also in this editorial:\n")[1].split("\n\n")[0]
+    assert [line[:2] for line in also.splitlines() if not line.startswith("  ")] == ["- ", "- "]
+    assert "¶" in also

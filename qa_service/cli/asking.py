@@ -191,6 +191,12 @@ def format_result(result: dict) -> str:
     lines = []
     if result["answer"]:
         lines.append(f"Answer: {result['answer']['text']} [{result['answer']['passage']}]")
+        if result.get("alternatives"):
+            lines.append("Also in this editorial:")
+            for alternative in result["alternatives"]:
+                paragraph = result["passages"][alternative["passage"] - 1]["citation"]["paragraph"]
+                lines.append(textwrap.fill(f"- {alternative['text']} [{alternative['passage']}, ¶{paragraph}]",
+                                           width=100, subsequent_indent="  "))
     elif (result.get("context") or {}).get("article_id"):
         lines.append("I couldn't find this in that editorial. Its nearest passages (weak matches):")
     else:

@@ -136,6 +136,17 @@ SCHEMAS = {
         "required": ["article_id", "title", "date", "paragraph", "url"],
         "properties": {**ARTICLE_PROPERTIES, "paragraph": {"type": "integer", "minimum": 1}},
     },
+    "AnswerSentence": {
+        "type": "object",
+        "description": "a sentence of one of the passages: its rank and its character offsets in that passage's text",
+        "required": ["text", "passage", "start", "end"],
+        "properties": {
+            "text": {"type": "string"},
+            "passage": {"type": "integer", "minimum": 1},
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 0},
+        },
+    },
     "AskResponse": {
         "type": "object",
         "required": ["question", "found", "answer", "passages", "mode", "index_version", "took_ms"],
@@ -157,17 +168,10 @@ SCHEMAS = {
                 },
             },
             "found": {"type": "boolean"},
-            "answer": {
-                "type": "object",
-                "nullable": True,
-                "required": ["text", "passage", "start", "end"],
-                "properties": {
-                    "text": {"type": "string"},
-                    "passage": {"type": "integer", "minimum": 1},
-                    "start": {"type": "integer", "minimum": 0},
-                    "end": {"type": "integer", "minimum": 0},
-                },
-            },
+            "answer": {"allOf": [_ref("AnswerSentence")], "nullable": True},  # 3.0: no siblings beside a $ref
+            "alternatives": {"type": "array", "maxItems": 2, "items": _ref("AnswerSentence"),
+                             "description": "present when the answer is unsure: the next best sentences of the same "
+                                            "editorial, each in one of `passages`"},
             "passages": {
                 "type": "array",
                 "items": {

@@ -14,16 +14,40 @@ from pathlib import Path
 import pytest
 
 from qa_service.config import Config
+from qa_service.fitted import FOLLOW_UP, load_scorer
 from qa_service.generation.build import build_index
+from qa_service.sentence_features import FEATURES
 from qa_service.service import QAService
 from qa_service.web import create_app
 
+from ..fixtures import write_scorer
 from .fixtures import CHROMIUM, CHROMIUM_ARGS, DESKTOP, XSS_ARTICLE, LiveServer
 
 
 @pytest.fixture(scope="session")
 def live_server(app) -> Iterator[str]:
     with LiveServer(app) as server:
+        yield server.url
+
+
+def scored_server(tmp_path: Path, service: QAService, **scorer) -> LiveServer:
+    """The test index served with a follow-up scorer of these choices (tests/fixtures.write_scorer)."""
+    chosen = load_scorer(write_scorer(tmp_path, **scorer), FOLLOW_UP, FEATURES)
+    scored = QAService(service.config, embedder=service.embedder, follow_up_scorer=chosen)
+    return LiveServer(create_app(scored.config, service=scored))
+
+
+@pytest.fixture(scope="session")
+def unsure_server(tmp_path_factory, service) -> Iterator[str]:
+    """Every follow-up answered in its editorial comes with the next best sentences ("Also in this editorial")."""
+    with scored_server(tmp_path_factory.mktemp("unsure"), service, alternatives_within=1e9) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def declining_server(tmp_path_factory, service) -> Iterator[str]:
+    """Every follow-up asked in its editorial is declined there ("I couldn't find this in that editorial")."""
+    with scored_server(tmp_path_factory.mktemp("declining"), service, decline_below=1e9) as server:
         yield server.url
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from ..fixtures import ARTICLE_COUNT
-from .fixtures import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, overflowing, screenshot
+from .fixtures import DESKTOP, PHONE, XSS_IMG, XSS_SCRIPT, axe_violations, overflowing, screenshot
 
 SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"
 SEED_TITLE = "U.S. warning against Seoul’s speeding in improving inter-Korean relations"
@@ -153,9 +153,38 @@ def test_a_three_turn_conversation_says_how_each_follow_up_was_read(page):
     assert third.locator(".reading-pronoun").inner_text().strip() == "Reading “her” as Lena Okafor."
     assert "63 complaints" in third.locator(".answer-text").inner_text()
     assert third.locator(".searched-in-title").inner_text().startswith("After the Kessling derailment")
-    # A follow-up that editorial does not answer is declined as such.
+
+
+def test_a_follow_up_that_editorial_does_not_answer_is_declined_as_such(new_page, declining_server):
+    page = new_page(base_url=declining_server)
+    page.goto("/")
+    ask(page, "Where did the Kessling tram derailment happen?")
     declined = ask(page, "Which airline did he fly?")
     assert declined.locator(".not-found-text").inner_text() == "I couldn't find this in that editorial."
+
+
+def test_an_unsure_answer_shows_the_next_best_sentences_of_its_editorial(new_page, unsure_server):
+    """Issue 27, 5: a three-turn conversation whose follow-ups offer "Also in this editorial:" with ¶ links."""
+    page = new_page(base_url=unsure_server)
+    page.goto("/")
+    first = ask(page, "Who speaks for the Kessling tram drivers?")
+    assert first.locator(".also").count() == 0, "the first question of a conversation searches every editorial"
+    ask(page, "What did she say about the curves?")
+    third = ask(page, "How many complaints did her members log?")
+    also = third.locator(".also")
+    assert also.locator(".also-title").inner_text() == "Also in this editorial:"
+    items = also.locator(".also-item")
+    assert items.count() == 2
+    answer = third.locator(".answer-text").inner_text()
+    for i in range(2):
+        text = items.nth(i).locator(".also-text").inner_text()
+        assert text and text != answer
+        href = items.nth(i).locator(".also-link").get_attribute("href")
+        assert href.startswith("/articles/kessling-tram-derailment#p")
+    serious = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    items.nth(0).locator(".also-link").click()
+    page.wait_for_url("**/articles/kessling-tram-derailment#p*")
 
 
 def test_new_chat_clears_the_conversation(page):

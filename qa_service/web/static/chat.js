@@ -283,6 +283,8 @@
         context.append(caption, quote(source.text, answer));
         reply.append(context);
       }
+      const also = alsoInEditorial(data, passages);
+      if (also) reply.append(also);
     } else {
       reply.classList.add("not-found");
       reply.append(el("p", "answer not-found-text", notFoundText(data)));
@@ -304,6 +306,28 @@
       reply.append(sources);
     }
     return reply;
+  }
+
+  // When the best sentence is unsure, the next best of the same editorial come with it (`alternatives`):
+  // each quoted with a link to its paragraph, so a reader sees them without asking again.
+  function alsoInEditorial(data, passages) {
+    const alternatives = (Array.isArray(data.alternatives) ? data.alternatives : []).filter((a) => a
+      && typeof a.text === "string" && passages.some((p) => p.rank === a.passage));
+    if (!alternatives.length) return null;
+    const section = el("section", "also");
+    section.append(el("h3", "also-title", "Also in this editorial:"));
+    const list = el("ul", "also-list");
+    for (const a of alternatives) {
+      const cited = passages.find((p) => p.rank === a.passage).citation;
+      const item = el("li", "also-item");
+      const link = el("a", "also-link", `¶${cited.paragraph}`);
+      link.href = articleHref(cited);
+      link.setAttribute("aria-label", `¶${cited.paragraph}: paragraph ${cited.paragraph} of ${cited.title}`);
+      item.append(el("span", "also-text", a.text), " ", link);
+      list.append(item);
+    }
+    section.append(list);
+    return section;
   }
 
   function notFoundText(data) {
