@@ -163,8 +163,11 @@ def left_out_top_one(data: Sequence[Group], c: float) -> float:
     """Top-one of each conversation's follow-ups scored by weights fitted on the other conversations."""
     right = total = 0
     for held in sorted({g.conversation for g in data}):
-        weights = _fit_weights([g for g in data if g.conversation != held], c)
+        rest = [g for g in data if g.conversation != held]
         scored = [g for g in data if g.conversation == held and g.answerable]
+        if not scored or not any(g.answerable for g in rest):
+            continue
+        weights = _fit_weights(rest, c)
         right += sum(_right_first(g, weights) for g in scored)
         total += len(scored)
     return right / max(total, 1)

@@ -26,6 +26,8 @@ from qa_service.devserver import ServeProcess
 SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 SEED_CORPUS = PROJECT_ROOT / "corpus"
 TEST_ARTICLES = Path(__file__).resolve().parent / "data" / "articles"
+# Conversations over the test articles, in the layout of ../shared/data/editorial-conversations (written for the tests)
+TEST_CONVERSATIONS = Path(__file__).resolve().parent / "data" / "conversations.jsonl"
 
 SEED_ID = "donga-2018-11-22-us-warning-against-seoul-speeding"  # the seed editorial, dated 2018-11-22
 # The test articles (tests/data/articles/), on distinct subjects so that ranking means something:

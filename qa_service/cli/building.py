@@ -36,6 +36,7 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus:
     from ..embedder import ModelError, encoder_id, load_embedder, model_name_for
     from ..generation.build import BuildReport, EmptyCorpus, IndexBusy, build_index, is_up_to_date
     from ..generation.corpus_folder import OtherCorpus, check_corpus_folder
+    from ..generation.layout import older_format
     from ..ray_encoder import RayUnavailable, check_address, ray_encoder
 
     config = config_of(ctx, corpus_dir=corpus_dir, index_dir=index_dir, ray_address=ray_address)
@@ -54,6 +55,9 @@ def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus:
             # no model loaded; unread files are not in the fingerprint, so never in a report
             report = BuildReport(up_to_date=True, skipped=unread_files(config.corpus_dir))
         else:
+            reason = older_format(config.index_dir)
+            if reason:  # a rebuild of minutes deserves its one line, --quiet or not
+                click.echo(reason[:1].upper() + reason[1:] + ".", err=True)
             embedder = load_embedder(config)
             with contextlib.ExitStack() as stack:
                 encoder = stack.enter_context(ray_encoder(config, embedder)) if config.ray_address else embedder

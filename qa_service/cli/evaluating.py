@@ -192,6 +192,8 @@ def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversat
         conversations = [c for path in conversations_files for c in load_conversations(path)]
     except (OSError, ValueError) as exc:
         fail(f"cannot read conversations: {exc}")
+    if not any(len(c.turns) > 1 for c in conversations):
+        fail(f"cannot fit: no conversation of more than one turn in {', '.join(map(str, conversations_files))}")
     try:
         embedder = load_embedder(config)
         folder = indexed(corpus_dir, index_dir, embedder, config, quiet)

@@ -35,7 +35,7 @@ from ..metrics import observe_build
 from ..passages import Passage, Sentence, cut_article, text_key
 from ..text import tokenize
 from ..voice import voice_matrix, with_voice
-from .carryover import read_carryover, take_older_vectors
+from .carryover import read_carryover, take_older_cuts, take_older_vectors
 from .corpus_folder import MANIFEST_KEY, check_corpus_folder, folder_name
 from .integrity import damaged_files, file_checksums
 from .layout import (
@@ -313,6 +313,10 @@ def _build_index(corpus_dir: Path, index_dir: Path, embedder: Encoder, *, batch_
         report.articles_removed = len(set(previous.article_hashes) - {a.id for a in articles})
 
         carried = [previous.cut_article(a) for a in articles]
+        if not reparse and None in carried:  # perhaps in an older generation: a corpus folder switched back to
+            older = take_older_cuts([g for g in generations(index_dir) if g.name != current],
+                                    [a for a, cut in zip(articles, carried, strict=True) if cut is None], FORMAT)
+            carried = [cut or older.get(a.id) for a, cut in zip(articles, carried, strict=True)]
         fresh = [cut_article(a, embedder.max_tokens, embedder.count_tokens)
                  for a, cut in zip(articles, carried, strict=True) if cut is None]
         # Only the articles not carried over are tagged: an added article costs its own paragraphs.

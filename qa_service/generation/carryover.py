@@ -29,7 +29,6 @@ from ..passages import CutArticle, Passage, Sentence
 from .integrity import damaged_files
 from .layout import (
     META,
-    PARAGRAPHS_IN_ORDER,
     PASSAGE_VECTORS,
     SENTENCE_VECTORS,
     SENTENCE_VOICE,
@@ -180,22 +179,60 @@ def take_older_vectors(pool: VectorPool, generation_dirs: Iterable[Path], wanted
             continue
 
 
-def _cut_articles(db: sqlite3.Connection, voices: np.ndarray) -> dict[str, CutArticle]:
+def take_older_cuts(generation_dirs: Iterable[Path], articles: Sequence[Article],
+                    index_format: int) -> dict[str, CutArticle]:
+    """The cuts older generations of this very format hold of `articles` (same file name and bytes), newest first.
+
+    A corpus folder switched back to, or an article put back, is then not read, cut, tagged and voiced again:
+    only those articles' rows are read, so a build that adds a new article pays a few small queries.
+    """
+    wanted = {a.id: (a.source, a.content_hash) for a in articles}
+    found: dict[str, CutArticle] = {}
+    for generation in generation_dirs:
+        if not wanted:
+            break
+        try:
+            manifest = read_manifest(generation)
+            if manifest.get("format") != index_format \
+                    or damaged_files(generation, manifest.get("files") or {}, (META, *CARRIED_CUT_FILES)):
+                continue
+            db = open_meta(generation)
+            try:
+                cuts = _cut_articles(db, np.load(generation / SENTENCE_VOICE, mmap_mode="r"), only=list(wanted))
+            finally:
+                db.close()
+        except (OSError, ValueError, sqlite3.Error, IndexError):
+            continue
+        for article_id, cut in cuts.items():
+            if (cut.article.source, cut.article.content_hash) == wanted.get(article_id):
+                found[article_id] = cut
+                del wanted[article_id]
+    return found
+
+
+def _cut_articles(db: sqlite3.Connection, voices: np.ndarray, only: list[str] | None = None) -> dict[str, CutArticle]:
+    """The cut articles a generation holds (all, or those of `only`), as the same code made them of the same bytes."""
+    # One query shape for both: a table of the article ids wanted, or every article.
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM wanted")
+    db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)",
+                   [(i,) for i in only] if only is not None else db.execute("SELECT id FROM articles").fetchall())
     paragraphs: dict[str, list[str]] = defaultdict(list)
-    for article_id, text in db.execute(PARAGRAPHS_IN_ORDER):
+    for article_id, text in db.execute("SELECT article_id, text FROM paragraphs WHERE article_id IN wanted "
+                                       "ORDER BY article_id, number"):
         paragraphs[article_id].append(text)
     sentences: dict[int, list[Sentence]] = defaultdict(list)
-    rows = db.execute("SELECT passage_row, start, end, hash, terms, clues, entities, entity_labels FROM sentences "
-                      "ORDER BY row")
-    for (passage_row, *sentence), voice in zip(rows, voices.tolist(), strict=True):
-        sentences[passage_row].append(Sentence._make([*sentence, tuple(voice)]))
+    for row, passage_row, *sentence in db.execute(
+            "SELECT s.row, s.passage_row, s.start, s.end, s.hash, s.terms, s.clues, s.entities, s.entity_labels "
+            "FROM sentences s JOIN passages p ON p.row = s.passage_row WHERE p.article_id IN wanted ORDER BY s.row"):
+        sentences[passage_row].append(Sentence._make([*sentence, tuple(voices[row].tolist())]))
     passages: dict[str, list] = defaultdict(list)
-    for row, *passage in db.execute(
-            "SELECT row, article_id, paragraph, part, start, end, text, hash FROM passages ORDER BY row"):
+    for row, *passage in db.execute("SELECT row, article_id, paragraph, part, start, end, text, hash FROM passages "
+                                    "WHERE article_id IN wanted ORDER BY row"):
         passages[passage[0]].append((Passage._make(passage), tuple(sentences[row])))
     cut = {}
     for article_id, title, date, url, author, source, content_hash in db.execute(
-            "SELECT id, title, date, url, author, source, content_hash FROM articles"):
+            "SELECT id, title, date, url, author, source, content_hash FROM articles WHERE id IN wanted"):
         article = Article(article_id, title, tuple(paragraphs[article_id]), date, url, author, source, content_hash)
         cut[article_id] = CutArticle(article, tuple(passages[article_id]))
     return cut

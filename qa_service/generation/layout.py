@@ -30,6 +30,7 @@ from pathlib import Path
 # (an answer sent back without its article)
 FORMAT = 7
 FORMAT_CHANGES = {7: "each sentence now carries its named entities and the words of its voice"}  # why rebuilt
+FIRST_FORMAT_EXPLAINED = 7  # formats before it are rebuilt with a plain "written by an earlier version"
 KEEP_OLD_GENERATIONS = 2  # besides the served one: what a reader falls back to when the served one is damaged
 VECTOR_FORMATS = (1, 2, 3, 4, 5, 6, 7)  # generations whose stored vectors a new build may reuse
 CURRENT = "CURRENT"
@@ -123,3 +124,17 @@ def prune(index_dir: Path, keep: str) -> None:
     old = [g for g in generations(index_dir) if g.name != keep]
     for stale in old[KEEP_OLD_GENERATIONS:]:
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def older_format(index_dir: Path) -> str | None:
+    """Why the served generation must be rebuilt for this version's format (None: it is of this format, or none)."""
+    name = read_current_name(index_dir)
+    try:
+        written = read_manifest(Path(index_dir) / name).get("format") if name else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(written, int) or written >= FORMAT:
+        return None
+    changes = [FORMAT_CHANGES[f] for f in range(max(written + 1, FIRST_FORMAT_EXPLAINED), FORMAT + 1)]
+    return (f"the index in {index_dir} was written by an earlier version (format {written}, now {FORMAT}): "
+            f"rebuilding it, since {'; '.join(changes) or 'its layout changed'} (its vectors are reused)")
