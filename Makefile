@@ -11,7 +11,7 @@ DATA ?= ../shared/data
 CORPUS ?=
 CORPUS_FLAG = $(if $(CORPUS),--corpus '$(CORPUS)')
 
-.PHONY: venv run index test lint browser bench eval clean
+.PHONY: venv run index test lint browser bench eval fit clean
 
 $(STAMP): pyproject.toml
 	@echo "Installing qa_service and its dependencies into $(VENV) (once; a few minutes, quietly)..."
@@ -53,22 +53,42 @@ lint: $(STAMP)
 
 # Two tables, a row per retrieval mode. squad-dev: its questions on its articles (recall, answers, answered) and
 # on the editorials, which do not answer them (declined). Editorials: the reader questions of
-# editorial-questions/ on the 266 editorials + the seed (recall, answer sentence right, unanswerable declined),
-# the conversations of editorial-conversations/ (per turn type: answer right, top passage right, answered)
-# and the overview of each dev topic of editorial-topics/ (recall@10, precision, key-sentence hits).
+# editorial-questions/ on the 266 editorials + the seed (recall, answer sentence right, unanswerable declined)
+# and the overview of each dev topic of editorial-topics/ (recall@10, precision, position and key-sentence hits).
+# Then the two conversation folds of editorial-conversations/ (per turn type: answer right, or an alternative,
+# top passage right, gold in 5 passages, answered), each with a follow-up scorer fitted on the other fold.
 # Indexes are built once under EVAL_INDEX and reused.
 EVAL_INDEX ?= /tmp/qa-service-eval
+EDITORIALS := $(EVAL_INDEX)/editorials-and-seed
+EDITORIALS_INDEX := $(EVAL_INDEX)/editorials-and-seed-index
+FOLD_1 := $(DATA)/editorial-conversations/conversations.jsonl
+FOLD_2 := $(DATA)/editorial-conversations/conversations-2.jsonl
 eval: $(STAMP)
 	$(BIN)/qa-service eval --corpus $(DATA)/squad-dev/corpus --questions $(DATA)/squad-dev/questions.jsonl \
 		--index $(EVAL_INDEX)/squad-dev --foreign-corpus $(DATA)/editorials --foreign-index $(EVAL_INDEX)/editorials \
 		--mode dense --mode lexical --mode hybrid
-	mkdir -p $(EVAL_INDEX)/editorials-and-seed
-	cp $(DATA)/editorials/*.txt corpus/* $(EVAL_INDEX)/editorials-and-seed/
-	$(BIN)/qa-service eval --corpus $(EVAL_INDEX)/editorials-and-seed \
-		--questions $(DATA)/editorial-questions/questions.jsonl --index $(EVAL_INDEX)/editorials-and-seed-index \
-		--mode dense --mode lexical --mode hybrid \
-		--conversations $(DATA)/editorial-conversations/conversations.jsonl \
+	mkdir -p $(EDITORIALS)
+	cp $(DATA)/editorials/*.txt corpus/* $(EDITORIALS)/
+	$(BIN)/qa-service eval --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) \
+		--questions $(DATA)/editorial-questions/questions.jsonl --mode dense --mode lexical --mode hybrid \
 		--topics $(DATA)/editorial-topics/topics.jsonl
+	@echo "Conversations, two folds: each scored with a follow-up scorer fitted on the other (qa-service fit)."
+	$(BIN)/qa-service fit --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --conversations $(FOLD_1) \
+		--out $(EVAL_INDEX)/fitted-on-fold-1 --quiet
+	$(BIN)/qa-service fit --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --conversations $(FOLD_2) \
+		--out $(EVAL_INDEX)/fitted-on-fold-2 --quiet
+	$(BIN)/qa-service eval --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --quiet \
+		--conversations $(FOLD_1) --fitted $(EVAL_INDEX)/fitted-on-fold-2
+	$(BIN)/qa-service eval --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --quiet \
+		--conversations $(FOLD_2) --fitted $(EVAL_INDEX)/fitted-on-fold-1
+
+# The follow-up scorer the service ships (qa_service/fitted/follow_up.json), fitted on both conversation folds
+# (~3 min): run it after a change to the features (sentence_features.py) or to how they are fitted (fitting.py).
+fit: $(STAMP)
+	mkdir -p $(EDITORIALS)
+	cp $(DATA)/editorials/*.txt corpus/* $(EDITORIALS)/
+	$(BIN)/qa-service fit --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --conversations $(FOLD_1) \
+		--conversations $(FOLD_2) --out qa_service/fitted
 
 # Speed on this machine (~15 min): encoders, a user's whole build against a bare PyTorch encode, one added article,
 # /api/ask under gunicorn (keep-alive and connection-per-request clients, wrk load, the first questions after a
