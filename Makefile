@@ -71,7 +71,7 @@ eval: $(STAMP)
 	cp $(DATA)/editorials/*.txt corpus/* $(EDITORIALS)/
 	$(BIN)/qa-service eval --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) \
 		--questions $(DATA)/editorial-questions/questions.jsonl --mode dense --mode lexical --mode hybrid \
-		--topics $(DATA)/editorial-topics/topics.jsonl
+		--topics $(DATA)/editorial-topics/topics.jsonl --leave-one-topic-out
 	@echo "Conversations, two folds: each scored with a follow-up scorer fitted on the other (qa-service fit)."
 	$(BIN)/qa-service fit --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --conversations $(FOLD_1) \
 		--out $(EVAL_INDEX)/fitted-on-fold-1 --quiet

@@ -1,11 +1,16 @@
 """Weights fitted on data, not set by hand: small JSON files the service loads, written by `qa-service fit`.
 
-A file holds a linear scorer over named features (sentence_features.FEATURES): its weights, the
-thresholds chosen with it on the same data (below which a follow-up is declined as not in the
-editorial; the margin under which the next best sentences are offered too), and what it was fitted
-on, so that a figure can say which data its choices saw. The files shipped in `qa_service/fitted/`
-are fitted on both conversation folds (`make fit`); `make eval` reports each fold with a scorer fitted
-on the other (README "Quality").
+A file holds a linear scorer over named features: its weights, the thresholds chosen with it on
+the same data, and what it was fitted on, so that a figure can say which data its choices saw.
+
+* follow_up.json (sentence_features.FEATURES): the sentence answering a follow-up in the editorial
+  under discussion; below `decline_below` it is declined as not there, the sentences within
+  `alternatives_within` of the best are offered too, and a question that stands alone leaves the
+  editorial when the corpus answers it better by `switch_margin`. Shipped fitted on both conversation
+  folds (`make fit`); `make eval` reports each fold with one fitted on the other.
+* position.json (position_features.POSITION_FEATURES): the sentence of an editorial that states its
+  position on a topic, with a second one shown when it scores within `second_within`. Shipped fitted
+  on the dev topics; `make eval` reports them leaving one topic out (README "Quality").
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 SHIPPED = Path(__file__).resolve().parent / "fitted"
-FOLLOW_UP = "follow_up.json"
+FOLLOW_UP = "follow_up.json"  # Scorer: the sentence answering a follow-up (sentence_features.py)
+POSITION = "position.json"  # PositionScorer: the sentence stating an editorial's position (position_features.py)
 
 
 class FittedError(RuntimeError):
@@ -46,6 +52,21 @@ class Scorer:
                 "fitted_on": list(self.fitted_on)}
 
 
+@dataclass(frozen=True)
+class PositionScorer:
+    features: tuple[str, ...]
+    weights: np.ndarray
+    second_within: float  # a second sentence is shown beside the best when it scores within this of it
+    fitted_on: tuple[str, ...]
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        return features @ self.weights
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "weights": [round(float(w), 6) for w in self.weights],
+                "second_within": round(self.second_within, 6), "fitted_on": list(self.fitted_on)}
+
+
 def fitted_file(folder: Path | None, name: str) -> Path:
     """`name` in `folder` when it is there, else the shipped one."""
     if folder is not None and (Path(folder) / name).is_file():
@@ -59,13 +80,23 @@ def _read(path: Path, stamp: float) -> dict:
 
 
 def load_scorer(folder: Path | None, name: str, features: tuple[str, ...]) -> Scorer:
-    """The scorer `name` (from `folder`, else shipped) for these features, in this order."""
+    """The follow-up scorer `name` (from `folder`, else shipped) for these features, in this order."""
+    return _load(folder, name, features, lambda data, weights: Scorer(
+        tuple(data["features"]), weights, float(data["decline_below"]), float(data["alternatives_within"]),
+        float(data["switch_margin"]), tuple(data["fitted_on"])))
+
+
+def load_position_scorer(folder: Path | None, features: tuple[str, ...]) -> PositionScorer:
+    """The position scorer (POSITION, from `folder`, else shipped) for these features, in this order."""
+    return _load(folder, POSITION, features, lambda data, weights: PositionScorer(
+        tuple(data["features"]), weights, float(data["second_within"]), tuple(data["fitted_on"])))
+
+
+def _load(folder: Path | None, name: str, features: tuple[str, ...], make):
     path = fitted_file(folder, name)
     try:
         data = _read(path, path.stat().st_mtime)
-        scorer = Scorer(tuple(data["features"]), np.array(data["weights"], dtype=np.float64),
-                        float(data["decline_below"]), float(data["alternatives_within"]), float(data["switch_margin"]),
-                        tuple(data["fitted_on"]))
+        scorer = make(data, np.array(data["weights"], dtype=np.float64))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FittedError(f"cannot read the fitted scorer {path}: {exc}; write it with `qa-service fit`") from None
     if scorer.features != features or len(scorer.weights) != len(features):

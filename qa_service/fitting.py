@@ -55,9 +55,10 @@ MIN_INSIDE_CHARS = 20  # as the scoring of an answer (evaluate_conversations.ans
 
 @dataclass(frozen=True)
 class Group:
-    """One follow-up asked in its previous turn's editorial: its candidates' features and which are right."""
+    """One follow-up asked in its previous turn's editorial (or one editorial of a topic): its candidates'
+    features and which are right."""
 
-    conversation: str
+    unit: str  # the conversation (or topic) it belongs to: what leave-one-out holds out together
     features: np.ndarray
     right: np.ndarray  # bool per candidate; none for an unanswerable follow-up
     answerable: bool
@@ -137,7 +138,8 @@ def _pairs(data: Sequence[Group]) -> np.ndarray:
                       for r in np.flatnonzero(g.right) for w in np.flatnonzero(~g.right)])
 
 
-def _fit_weights(data: Sequence[Group], c: float) -> np.ndarray:
+def fit_ranker(data: Sequence[Group], c: float) -> np.ndarray:
+    """Weights that order each group's right candidates above its others (see the module's docstring)."""
     from sklearn.linear_model import LogisticRegression
 
     pairs = _pairs(data)
@@ -162,12 +164,12 @@ def top_one(data: Sequence[Group], weights: np.ndarray) -> float:
 def left_out_top_one(data: Sequence[Group], c: float) -> float:
     """Top-one of each conversation's follow-ups scored by weights fitted on the other conversations."""
     right = total = 0
-    for held in sorted({g.conversation for g in data}):
-        rest = [g for g in data if g.conversation != held]
-        scored = [g for g in data if g.conversation == held and g.answerable]
+    for held in sorted({g.unit for g in data}):
+        rest = [g for g in data if g.unit != held]
+        scored = [g for g in data if g.unit == held and g.answerable]
         if not scored or not any(g.answerable for g in rest):
             continue
-        weights = _fit_weights(rest, c)
+        weights = fit_ranker(rest, c)
         right += sum(_right_first(g, weights) for g in scored)
         total += len(scored)
     return right / max(total, 1)
@@ -186,7 +188,7 @@ def _decline_below(data: Sequence[Group], weights: np.ndarray) -> float:
     return -negative if np.isfinite(negative) else float(min(best) - 1.0)
 
 
-def _alternatives_within(data: Sequence[Group], weights: np.ndarray) -> float:
+def unsure_gap(data: Sequence[Group], weights: np.ndarray) -> float:
     """The gap between the best and second scores under which the best sentence is more often wrong: the one
     that best tells wrong best sentences (under it) from right ones (at or over it)."""
     gaps, wrong = [], []
@@ -217,8 +219,8 @@ def fit_follow_up(data: Sequence[Group], fitted_on: Sequence[str], switch_margin
         raise ValueError("no answerable follow-up to fit on")
     by_c = {c: left_out_top_one(data, c) for c in REGULARISATION}
     c = max(REGULARISATION, key=lambda value: (by_c[value], -value))
-    weights = _fit_weights(data, c)
-    scorer = Scorer(FEATURES, weights, _decline_below(data, weights), _alternatives_within(data, weights),
+    weights = fit_ranker(data, c)
+    scorer = Scorer(FEATURES, weights, _decline_below(data, weights), unsure_gap(data, weights),
                     switch_margin, tuple(fitted_on))
     return Fit(scorer, c, by_c[c], len(data))
 

@@ -12,10 +12,9 @@ sentence vectors, BM25, sentence term postings and clues) and one encoding of th
   editorial "discusses" the topic when its score is within `DISCUSS_RATIO` of the best one's: an
   editorial that mentions the topic in a paragraph about something else scores far lower than
   one built around it, whatever the topic.
-* The key sentence is the editorial's sentence that is close to the topic (cosine and terms),
-  argumentative (the OPINION clue: "should", "must", "wrong" …), central to the editorial (close
-  to the mean of its sentence vectors), late rather than early (an editorial argues towards its
-  claim: the last paragraph gains, the first loses), and neither a question nor a fragment.
+* The sentence shown is the one a scorer fitted on the dev topics (fitted.py, position_features.py)
+  ranks first: about the topic, argued in the writer's own voice, where the editorial argues, and
+  no byline, greeting, question or quotation. When the next one scores close to it, it is shown too.
 
 README.md ("Quality", "An overview of the editorials on a topic") has the measurements behind
 each term and weight.
@@ -27,9 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clues import OPINION, QUESTION
 from .dense import search_dense
+from .fitted import PositionScorer
 from .generation.read import Snapshot
+from .position_features import position_features
 from .search import Filters, Query, SentenceScores, allowed_rows, sentence_scores, top_rows
 
 CANDIDATES = 200  # passages taken from each of the dense and BM25 rankings; their editorials are scored whole
@@ -45,31 +45,34 @@ TITLE_WEIGHT = 1.0  # of the IDF-weighted share of the topic's terms in the titl
 FOUND_EVIDENCE = 1.45
 DISCUSS_RATIO = 0.55  # an editorial discusses the topic when its score is this share of the best one's
 
-KEY_TOPIC_WEIGHT = 1.5  # cosine of topic and sentence
-KEY_COVERAGE_WEIGHT = 0.5
-KEY_CENTRAL_WEIGHT = 0.7  # cosine of the sentence and its editorial's mean sentence vector
-KEY_OPINION_WEIGHT = 0.75
-KEY_QUESTION_PENALTY = 0.85
-KEY_PLACE_WEIGHT = 0.25  # times the sentence's place in the editorial (0 first, 1 last)
-KEY_PLACE2_WEIGHT = 0.65  # times its square
-KEY_LAST_PARAGRAPH_WEIGHT = 0.75
-KEY_FIRST_PARAGRAPH_PENALTY = 0.25
-KEY_SHORT_PENALTY = 0.5
-SHORT_TERMS = 6
+
+@dataclass(frozen=True)
+class Shown:
+    """A sentence shown for an editorial: its text and its paragraph."""
+
+    text: str
+    paragraph: int
+
 
 @dataclass(frozen=True)
 class Editorial:
     article_id: str
     score: float
-    sentence_text: str
-    sentence_paragraph: int
+    sentence: Shown  # where it states its position on the topic
+    second: Shown | None  # the next best, when the scorer is unsure of the first
     paragraphs: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Overview:
-    editorials: list[Editorial]  # ordered by date, undated ones last by score
+    editorials: list[Editorial]  # ordered as `order` says
     total: int  # how many editorials discuss the topic
+    order: str = "relevance"  # one of ORDERS: how the editorials are ordered, for the reader to be told
+
+
+# How an overview's editorials are ordered, by what their dates allow: all dated, oldest first; none dated, most
+# relevant first; some dated, those oldest first and then the others most relevant first.
+ORDERS = ("date", "relevance", "date, then relevance")
 
 
 def _group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
@@ -91,17 +94,44 @@ def _candidate_rows(snapshot: Snapshot, query: Query, lexical: np.ndarray, allow
 
 
 @dataclass(frozen=True)
-class _Scores:
-    """The candidate passages' sentences and matches, and their editorials' scores (see the module's docstring)."""
+class Scores:
+    """The candidate passages, their sentences and matches, and their editorials' scores (see the module's
+    docstring)."""
 
+    rows: np.ndarray  # the candidate passages: every passage of the editorials a top passage belongs to
     sentences: SentenceScores
     articles: np.ndarray  # article numbers of the candidate editorials
     group: np.ndarray  # per passage: its editorial's index in `articles`
-    matches: np.ndarray  # per passage: does it match nearly as well as its editorial's best
+    passage: np.ndarray  # per passage: its score, as a share of its editorial's best passage's
     score: np.ndarray  # per editorial
 
+    @property
+    def matches(self) -> np.ndarray:
+        """Per passage: does it match nearly as well as its editorial's best (it discusses the topic)."""
+        return self.passage >= MATCH_RATIO
 
-def _score(snapshot: Snapshot, query: Query, rows: np.ndarray, lexical: np.ndarray) -> _Scores:
+
+def scored(snapshot: Snapshot, query: Query, filters: Filters | None = None) -> Scores | None:
+    """The candidate editorials of the query's topic, scored; None when no passage is a candidate."""
+    allowed = allowed_rows(snapshot, filters or Filters())
+    if snapshot.n_passages == 0 or (allowed is not None and len(allowed) == 0):
+        return None
+    lexical = query.bm25()
+    rows = _candidate_rows(snapshot, query, lexical, allowed)
+    return _score(snapshot, query, rows, lexical) if len(rows) else None
+
+
+def position_candidates(snapshot: Snapshot, scores: Scores, editorial: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sentences of the candidate editorial `editorial` (an index into scores.articles), in reading order, and
+    their position features (position_features.py)."""
+    mine = np.flatnonzero(scores.group == editorial)
+    sentences = scores.sentences
+    entries = np.concatenate([np.arange(sentences.offsets[i], sentences.offsets[i + 1]) for i in mine])
+    rows = sentences.rows[entries]
+    return rows, position_features(snapshot, rows, sentences.cosine[entries], sentences.coverage[entries])
+
+
+def _score(snapshot: Snapshot, query: Query, rows: np.ndarray, lexical: np.ndarray) -> Scores:
     assert snapshot.dense_vectors is not None
     dense = np.take(snapshot.dense_vectors, rows, axis=0) @ query.vector
     sentences = sentence_scores(snapshot, query, rows)
@@ -114,25 +144,21 @@ def _score(snapshot: Snapshot, query: Query, rows: np.ndarray, lexical: np.ndarr
     articles, group = np.unique(snapshot.passage_article_number[rows], return_inverse=True)
     n = len(articles)
     best = _group_max(passage, group, n)
-    matches = passage >= MATCH_RATIO * best[group]
-    share = np.bincount(group, weights=matches, minlength=n) / np.bincount(group, minlength=n)
+    ratio = passage / np.where(best[group] > 0, best[group], 1.0)
+    share = np.bincount(group, weights=ratio >= MATCH_RATIO, minlength=n) / np.bincount(group, minlength=n)
     # Every sentence's coverage counts its title's terms, so an editorial's least-covering sentence
     # shows what its title alone covers.
     sentence_group = np.repeat(group, np.diff(sentences.offsets))
     title = -_group_max(-sentences.coverage, sentence_group, n)
-    return _Scores(sentences, articles, group, matches, best + SHARE_WEIGHT * share + TITLE_WEIGHT * title)
+    return Scores(rows, sentences, articles, group, ratio, best + SHARE_WEIGHT * share + TITLE_WEIGHT * title)
 
 
-def overview(snapshot: Snapshot, query: Query, limit: int, filters: Filters | None = None) -> Overview:
+def overview(snapshot: Snapshot, query: Query, limit: int, scorer: PositionScorer,
+             filters: Filters | None = None) -> Overview:
     """The editorials that discuss the query's topic, at most `limit`, with `total` how many there are."""
-    allowed = allowed_rows(snapshot, filters or Filters())
-    if snapshot.n_passages == 0 or limit <= 0 or (allowed is not None and len(allowed) == 0):
+    scores = scored(snapshot, query, filters) if limit > 0 else None
+    if scores is None:
         return Overview([], 0)
-    lexical = query.bm25()
-    rows = _candidate_rows(snapshot, query, lexical, allowed)
-    if len(rows) == 0:
-        return Overview([], 0)
-    scores = _score(snapshot, query, rows, lexical)
     sentences = scores.sentences
     if len(sentences.rows) == 0 or float((2 * sentences.cosine + sentences.coverage).max()) < FOUND_EVIDENCE:
         return Overview([], 0)
@@ -140,50 +166,40 @@ def overview(snapshot: Snapshot, query: Query, limit: int, filters: Filters | No
     top = float(score.max())
     discussing = np.flatnonzero(score >= DISCUSS_RATIO * top) if top > 0 else np.zeros(0, dtype=np.int64)
     discussing = discussing[np.lexsort((articles[discussing], -score[discussing]))]
-    chosen = [_editorial(snapshot, rows, scores.matches, scores.group, scores.sentences, int(a), float(score[a]))
-              for a in discussing[:limit]]
-    return Overview(_by_date(snapshot, chosen), len(discussing))
+    chosen = [_editorial(snapshot, scores, int(a), scorer) for a in discussing[:limit]]
+    ordered, order = _by_date(snapshot, chosen)
+    return Overview(ordered, len(discussing), order)
 
 
-def _editorial(snapshot: Snapshot, rows: np.ndarray, matches: np.ndarray, group: np.ndarray,
-               sentences: SentenceScores, number: int, score: float) -> Editorial:
-    """One editorial's entry: its topic paragraphs and the sentence that states its position."""
-    mine = np.flatnonzero(group == number)
-    topical = mine[matches[mine]]
-    paragraphs = {int(snapshot.passage_paragraph[rows[i]]) for i in topical}
-    entries = np.concatenate([np.arange(sentences.offsets[i], sentences.offsets[i + 1]) for i in mine])
-    sentence_rows = sentences.rows[entries]
-    vectors = np.take(snapshot.sentence_vectors, sentence_rows, axis=0).astype(np.float32)
-    centre = vectors.mean(axis=0)
-    centre /= max(float(np.linalg.norm(centre)), 1e-9)
-    clues = snapshot.sentence_clues[sentence_rows]
-    place = np.arange(len(entries)) / max(len(entries) - 1, 1)  # 0 at the first sentence, 1 at the last
-    in_paragraph = snapshot.passage_paragraph[snapshot.sentence_passage[sentence_rows]]
-    key = (
-        KEY_TOPIC_WEIGHT * sentences.cosine[entries]
-        + KEY_COVERAGE_WEIGHT * sentences.coverage[entries]
-        + KEY_CENTRAL_WEIGHT * (vectors @ centre)
-        + KEY_OPINION_WEIGHT * ((clues & OPINION) > 0)
-        - KEY_QUESTION_PENALTY * ((clues & QUESTION) > 0)
-        + KEY_PLACE_WEIGHT * place + KEY_PLACE2_WEIGHT * place ** 2
-        + KEY_LAST_PARAGRAPH_WEIGHT * (in_paragraph == in_paragraph.max())
-        - KEY_FIRST_PARAGRAPH_PENALTY * (in_paragraph == 1)
-        - KEY_SHORT_PENALTY * (snapshot.sentence_n_terms[sentence_rows] < SHORT_TERMS)
-    )
-    best = int(key.argmax())
-    row = int(sentence_rows[best])
-    passage_row = int(snapshot.sentence_passage[row])
-    start, end = (int(x) for x in snapshot.sentence_span[row])
-    article_id = snapshot.passage_article[passage_row]
-    paragraph = int(snapshot.passage_paragraph[passage_row])
+def _editorial(snapshot: Snapshot, scores: Scores, number: int, scorer: PositionScorer) -> Editorial:
+    """One editorial's entry: its topic paragraphs and the sentence that states its position (and a second when
+    the scorer is unsure: it scores within `second_within` of the first)."""
+    mine = np.flatnonzero(scores.group == number)
+    topical = mine[scores.matches[mine]]
+    paragraphs = {int(snapshot.passage_paragraph[scores.rows[i]]) for i in topical}
+    sentence_rows, features = position_candidates(snapshot, scores, number)
+    key = scorer.scores(features)
+    order = np.argsort(-key, kind="stable")
+    first = _shown(snapshot, int(sentence_rows[order[0]]))
+    second = next((_shown(snapshot, int(sentence_rows[i])) for i in order[1:]
+                   if key[i] >= key[order[0]] - scorer.second_within
+                   and _shown(snapshot, int(sentence_rows[i])).text != first.text), None)
+    article_id = snapshot.passage_article[int(snapshot.sentence_passage[sentence_rows[order[0]]])]
     # The key sentence's paragraph states the editorial's position on the topic: it is one that discusses it.
-    return Editorial(article_id, score, snapshot.passage_text[passage_row][start:end], paragraph,
-                     tuple(sorted({*paragraphs, paragraph})))
+    return Editorial(article_id, float(scores.score[number]), first, second,
+                     tuple(sorted({*paragraphs, first.paragraph})))
 
 
-def _by_date(snapshot: Snapshot, editorials: list[Editorial]) -> list[Editorial]:
-    """Dated editorials oldest first, then the undated ones best first."""
+def _shown(snapshot: Snapshot, row: int) -> Shown:
+    passage = int(snapshot.sentence_passage[row])
+    start, end = (int(x) for x in snapshot.sentence_span[row])
+    return Shown(snapshot.passage_text[passage][start:end], int(snapshot.passage_paragraph[passage]))
+
+
+def _by_date(snapshot: Snapshot, editorials: list[Editorial]) -> tuple[list[Editorial], str]:
+    """Dated editorials oldest first, then the undated ones best first; and which of ORDERS that is."""
     dated = sorted((e for e in editorials if snapshot.articles[e.article_id].date),
                    key=lambda e: (snapshot.articles[e.article_id].date, e.article_id))
     undated = [e for e in editorials if not snapshot.articles[e.article_id].date]
-    return dated + undated
+    order = ORDERS[1] if not dated else ORDERS[0] if not undated else ORDERS[2]
+    return dated + undated, order

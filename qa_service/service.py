@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from .answer import Answer, choose_sentence, evidence, is_found
 from .config import DEFAULT_OVERVIEW_LIMIT, DEFAULT_TOP_K, MODES, Config
 from .discussion import InArticle, answer_in_article, editorial_rows, with_articles
-from .fitted import FOLLOW_UP, Scorer, load_scorer
+from .fitted import FOLLOW_UP, PositionScorer, Scorer, load_position_scorer, load_scorer
 from .followup import Reading, Turn, read, with_context
 from .generation.read import IndexReader, IndexUnavailable, Snapshot
 from .occupancy import Occupancy
-from .overview import overview
+from .overview import Editorial, overview
+from .position_features import POSITION_FEATURES
 from .search import Filters, Hit, Query, retrieve
 from .sentence_features import FEATURES
 from .topic_frame import topic_of
@@ -76,14 +77,16 @@ def citation(snapshot: Snapshot, row: int) -> dict:
 
 class QAService:
     def __init__(self, config: Config, embedder: Encoder | None = None, occupancy: Occupancy | None = None,
-                 follow_up_scorer: Scorer | None = None):
-        """`follow_up_scorer`: instead of the one fitted.load_scorer reads (config.fitted_dir, else the shipped one)."""
+                 follow_up_scorer: Scorer | None = None, position_scorer: PositionScorer | None = None):
+        """`follow_up_scorer`, `position_scorer`: instead of the ones fitted.py reads (config.fitted_dir, else the
+        shipped ones)."""
         self.config = config
         self.occupancy = occupancy or Occupancy()  # a server's is shared by its workers (see occupancy.py)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
         self.follow_up_scorer = follow_up_scorer or load_scorer(config.fitted_dir, FOLLOW_UP, FEATURES)
+        self.position_scorer = position_scorer or load_position_scorer(config.fitted_dir, POSITION_FEATURES)
 
     @property
     def embedder(self) -> Encoder:
@@ -196,17 +199,9 @@ class QAService:
             snapshot = self.reader.snapshot()
             searched = topic_of(topic)
             query = Query(snapshot, searched, self.embedder.encode([searched])[0], acronyms=True)
-            found = overview(snapshot, query, limit, filters)
-            editorials = []
-            for e in found.editorials:
-                article = snapshot.articles[e.article_id]
-                editorials.append({
-                    "article_id": article.id, "title": article.title, "date": article.date, "url": article.url,
-                    "score": round(e.score, 6),
-                    "sentence": {"text": e.sentence_text, "paragraph": e.sentence_paragraph},
-                    "paragraphs": list(e.paragraphs),
-                })
-            return {"topic": topic, "editorials": editorials, "total": found.total,
+            found = overview(snapshot, query, limit, self.position_scorer, filters)
+            editorials = [_editorial_json(snapshot, e) for e in found.editorials]
+            return {"topic": topic, "editorials": editorials, "total": found.total, "order": found.order,
                     "took_ms": round((time.perf_counter() - started) * 1000, 2), "index_version": snapshot.version}
 
     def health(self) -> dict:
@@ -221,6 +216,17 @@ class QAService:
         if self.reader.error:
             health["warning"] = f"serving an older index generation: {self.reader.error}"
         return health
+
+
+def _editorial_json(snapshot: Snapshot, editorial: Editorial) -> dict:
+    article = snapshot.articles[editorial.article_id]
+    data = {"article_id": article.id, "title": article.title, "date": article.date, "url": article.url,
+            "score": round(editorial.score, 6),
+            "sentence": {"text": editorial.sentence.text, "paragraph": editorial.sentence.paragraph},
+            "paragraphs": list(editorial.paragraphs)}
+    if editorial.second is not None:
+        data["second_sentence"] = {"text": editorial.second.text, "paragraph": editorial.second.paragraph}
+    return data
 
 
 def _answer_json(answer: Answer) -> dict:

@@ -21,14 +21,14 @@ from .fixtures import TEST_CONVERSATIONS
 NEXT = FEATURES.index("next_sentence")
 
 
-def synthetic(conversation: str, seed: int, answerable: bool = True) -> Group:
+def synthetic(unit: str, seed: int, answerable: bool = True) -> Group:
     """A follow-up of 12 candidates with noise features, the right one (first) the only next sentence."""
     features = np.random.default_rng(seed).normal(size=(12, len(FEATURES)))
     features[:, NEXT] = 0.0
     right = np.zeros(12, dtype=bool)
     if answerable:
         features[0, NEXT], right[0] = 1.0, True
-    return Group(conversation, features, right, answerable)
+    return Group(unit, features, right, answerable)
 
 
 def test_the_ranker_learns_what_tells_the_right_sentence_apart():

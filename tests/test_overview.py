@@ -6,16 +6,21 @@ import pytest
 from click.testing import CliRunner
 
 from qa_service.cli import main
-from qa_service.overview import overview
+from qa_service.fitted import load_position_scorer
+from qa_service.overview import ORDERS, overview
+from qa_service.position_features import POSITION_FEATURES
 from qa_service.search import Filters, Query
 
-from .fixtures import MEASLES_ID, TRAM_ID
+from .fixtures import MEASLES_ID, SEED_ID, TRAM_ID
 
 TRAM_TOPIC = "the Kessling tram derailment and the city's response"
 
 
+SCORER = load_position_scorer(None, POSITION_FEATURES)  # the shipped one, fitted on the dev topics
+
+
 def _overview(snapshot, embedder, topic, limit=10, filters=None):
-    return overview(snapshot, Query(snapshot, topic, embedder.encode([topic])[0]), limit, filters)
+    return overview(snapshot, Query(snapshot, topic, embedder.encode([topic])[0]), limit, SCORER, filters)
 
 
 def test_an_overview_lists_the_editorial_that_discusses_the_topic(snapshot, embedder):
@@ -24,9 +29,9 @@ def test_an_overview_lists_the_editorial_that_discusses_the_topic(snapshot, embe
     assert found.editorials[0].article_id == TRAM_ID
     tram = found.editorials[0]
     paragraphs = snapshot.paragraphs[TRAM_ID]
-    assert tram.sentence_text in paragraphs[tram.sentence_paragraph - 1]
+    assert tram.sentence.text in paragraphs[tram.sentence.paragraph - 1]
     assert tram.paragraphs and all(1 <= p <= len(paragraphs) for p in tram.paragraphs)
-    assert list(tram.paragraphs) == sorted(set(tram.paragraphs)) and tram.sentence_paragraph in tram.paragraphs
+    assert list(tram.paragraphs) == sorted(set(tram.paragraphs)) and tram.sentence.paragraph in tram.paragraphs
 
 
 def test_an_editorial_that_does_not_discuss_the_topic_is_left_out(snapshot, embedder):
@@ -42,6 +47,21 @@ def test_a_topic_nothing_discusses_gives_an_empty_list(snapshot, embedder):
 def test_the_date_filter_leaves_undated_editorials_out(snapshot, embedder):
     found = _overview(snapshot, embedder, TRAM_TOPIC, filters=Filters(date_from="2000-01-01"))
     assert TRAM_ID not in {e.article_id for e in found.editorials}  # the tram editorial is undated
+
+
+def test_the_order_is_by_date_only_when_every_row_has_one(snapshot, embedder):
+    """Issue 28, 3: the test articles are undated but for the seed and the measles one."""
+    undated = _overview(snapshot, embedder, TRAM_TOPIC)
+    assert all(not snapshot.articles[e.article_id].date for e in undated.editorials)
+    assert undated.order == "relevance"
+    assert [e.score for e in undated.editorials] == sorted((e.score for e in undated.editorials), reverse=True)
+    dated = _overview(snapshot, embedder, "Pompeo's warning to Seoul", filters=Filters(date_from="2000-01-01"))
+    assert [e.article_id for e in dated.editorials][:1] == [SEED_ID] and dated.order == "date"
+    everything = _overview(snapshot, embedder, "editorials about a city and its people", limit=50)
+    assert everything.order in ORDERS
+    if {bool(snapshot.articles[e.article_id].date) for e in everything.editorials} == {True, False}:
+        assert everything.order == "date, then relevance"
+    assert _overview(snapshot, embedder, "cryptocurrency and bitcoin mining").order == "relevance"
 
 
 def test_the_limit_caps_the_list_but_not_the_total(snapshot, embedder):
@@ -64,10 +84,11 @@ def test_api_overview_answers_with_the_documented_fields(client, snapshot):
     response = client.post("/api/overview", json={"topic": f"Editorials on {TRAM_TOPIC}", "limit": 3})
     assert response.status_code == 200
     data = response.get_json()
-    assert set(data) == {"topic", "editorials", "total", "took_ms", "index_version"}
+    assert set(data) == {"topic", "editorials", "total", "order", "took_ms", "index_version"}
     assert data["topic"] == f"Editorials on {TRAM_TOPIC}" and data["index_version"] == snapshot.version
     first = data["editorials"][0]
-    assert set(first) == {"article_id", "title", "date", "url", "score", "sentence", "paragraphs"}
+    assert set(first) - {"second_sentence"} == {"article_id", "title", "date", "url", "score", "sentence",
+                                                  "paragraphs"}
     assert first["article_id"] == TRAM_ID and first["title"].startswith("After the Kessling derailment")
     assert set(first["sentence"]) == {"text", "paragraph"} and isinstance(first["paragraphs"], list)
 
@@ -119,6 +140,7 @@ def test_cli_overview_prints_each_editorial_with_its_key_sentence(runner, built_
     result = runner.invoke(main, ["overview", TRAM_TOPIC, "--index", str(index)])
     assert result.exit_code == 0, result.output
     assert "After the Kessling derailment" in result.output and "“" in result.output and "¶" in result.output
+    assert "most relevant first:" in result.output.splitlines()[0] and "by date" not in result.output
 
 
 def test_cli_overview_json_is_the_routes_content(runner, built_index, client):
@@ -143,3 +165,15 @@ def test_cli_overview_rejects_an_empty_topic_and_a_bad_limit(runner, built_index
     empty = runner.invoke(main, ["overview", "  ", "--index", str(index)])
     assert empty.exit_code == 1 and "Error: the topic is empty" in empty.output
     assert runner.invoke(main, ["overview", "trams", "--limit", "0", "--index", str(index)]).exit_code == 2
+
+
+def test_the_cli_says_the_order_and_the_second_sentence_as_the_page_does():
+    from qa_service.cli.asking import format_overview
+
+    row = {"date": None, "title": "T", "paragraphs": [2], "sentence": {"text": "First.", "paragraph": 2},
+           "second_sentence": {"text": "Second.", "paragraph": 3}}
+    for order, words in (("date", "by date"), ("relevance", "most relevant first"),
+                         ("date, then relevance", "dated ones by date, then the undated most relevant first")):
+        printed = format_overview({"topic": "t", "total": 1, "order": order, "editorials": [row]})
+        assert printed.splitlines()[0] == f"1 editorial on 't', {words}:"
+        assert "also: “Second.” (¶3)" in printed

@@ -93,13 +93,23 @@ def format_overview(result: dict) -> str:
     if not editorials:
         return f"No editorial discusses {result['topic']!r}."
     shown = f"{len(editorials)} of {result['total']}" if result["total"] > len(editorials) else str(result["total"])
-    lines = [f"{shown} editorial{'s' if result['total'] != 1 else ''} on {result['topic']!r}, by date:"]
+    order = ORDER_WORDS.get(result.get("order", ""), ORDER_WORDS["relevance"])
+    lines = [f"{shown} editorial{'s' if result['total'] != 1 else ''} on {result['topic']!r}, {order}:"]
     for e in editorials:
         paragraphs = ", ".join(f"¶{n}" for n in e["paragraphs"])
         lines += ["", f"{e['date'] or 'undated'}  {e['title']}  ({paragraphs})",
                   textwrap.fill(f"“{e['sentence']['text']}” (¶{e['sentence']['paragraph']})", width=100,
                                 initial_indent="    ", subsequent_indent="    ")]
+        if e.get("second_sentence"):
+            second = e["second_sentence"]
+            lines.append(textwrap.fill(f"also: “{second['text']}” (¶{second['paragraph']})", width=100,
+                                       initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)
+
+
+# How an overview's rows are ordered (overview.ORDERS), as the page says it too
+ORDER_WORDS = {"date": "by date", "relevance": "most relevant first",
+               "date, then relevance": "dated ones by date, then the undated most relevant first"}
 
 
 CHAT_HISTORY_TURNS = 10  # as many earlier turns as the API takes (web/validation.py)

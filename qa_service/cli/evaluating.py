@@ -33,12 +33,16 @@ from .common import PATH, config_of, fail, os_error, progress_bar
               help="Folder of fitted scorers (qa-service fit --out) to use instead of the shipped ones.")
 @click.option("--topics", "topics_file", type=PATH,
               help="JSON-lines topics (layout: ../shared/data/editorial-topics/README.md): the overview's "
-                   "recall@10, precision and key-sentence hits.")
+                   "recall@10, precision, position hits (with positions.jsonl beside them) and key-sentence hits.")
+@click.option("--leave-one-topic-out", "leave_one_topic_out", is_flag=True,
+              help="Answer each topic with a position scorer fitted on the others' positions (qa-service fit "
+                   "--topics), not the shipped one: the figure for topics the shipped scorer was fitted on.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, modes, limit, foreign_file, foreign_dir,
-                 foreign_index_dir, conversations_files, fitted_dir, topics_file, as_json: bool, quiet: bool) -> None:
+                 foreign_index_dir, conversations_files, fitted_dir, topics_file, leave_one_topic_out: bool,
+                 as_json: bool, quiet: bool) -> None:
     """Measure retrieval, answers and "not found" over a question set, through the same path as /api/ask.
 
     \b
@@ -68,6 +72,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     foreign = foreign_file is not None or foreign_dir is not None
     if foreign_dir is None and foreign_index_dir is not None:
         fail("--foreign-index needs --foreign-corpus")
+    if leave_one_topic_out and topics_file is None:
+        fail("--leave-one-topic-out needs --topics")
     modes = modes or (MODES[0],)
     progress = None if quiet else progress_bar
     config = config_of(ctx, fitted_dir=fitted_dir)
@@ -103,7 +109,14 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
             ] if questions or foreign_questions else []
             talked = [(path, evaluate_conversations(service, conversations))
                       for path, conversations in conversation_sets]
-            topic_result = evaluate_topics(service, topics) if topics else None
+            scorer_for = None
+            if topics and leave_one_topic_out:
+                from ..position_fitting import left_out_scorers, position_groups
+
+                scorers = left_out_scorers(position_groups(service.snapshot(), topics, embedder.encode),
+                                           [Path(topics_file).name])
+                scorer_for = lambda topic: scorers.get(topic.id, service.position_scorer)  # noqa: E731
+            topic_result = evaluate_topics(service, topics, scorer_for) if topics else None
             version = service.snapshot().version
         except OtherCorpus as exc:  # an --index of another corpus (the served one, say) is not eval's to replace
             fail(f"{exc}; nothing was changed. Give eval an index folder of its own for that corpus "
@@ -123,7 +136,8 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                                **outcome.to_dict()} for path, outcome in talked],
         }
         if topic_result is not None:
-            report["topics"] = {"file": str(topics_file), **topic_result.to_dict()}
+            report["topics"] = {"file": str(topics_file), "leave_one_topic_out": leave_one_topic_out,
+                                **topic_result.to_dict()}
         click.echo(json.dumps(report, indent=2))
         return
     if results:
@@ -133,7 +147,10 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
         click.echo(("\n" if results or number else "") + f"{path} (follow-up scorer fitted on {fitted_on}):\n"
                    + format_conversation_table(outcome))
     if topic_result is not None:
-        click.echo(("\n" if results or talked else "") + format_topics(topic_result))
+        scorer = "fitted on the other topics (leave-one-topic-out)" if leave_one_topic_out else \
+            "fitted on " + ", ".join(service.position_scorer.fitted_on)
+        click.echo(("\n" if results or talked else "") + f"{topics_file} (position scorer {scorer}):\n"
+                   + format_topics(topic_result))
     described = f"{len(questions)} questions on {corpus_dir}" if questions else f"index of {corpus_dir}"
     for _, conversations in conversation_sets:
         described += f"; {len(conversations)} conversations ({sum(len(c.turns) for c in conversations)} turns)"
@@ -160,50 +177,75 @@ def indexed(corpus: Path, folder: Path, embedder, config, quiet: bool) -> Path:
 
 @click.command("fit")
 @click.option("--corpus", "corpus_dir", type=PATH, required=True,
-              help="Folder of the articles the conversations are on.")
+              help="Folder of the articles the conversations and topics are on.")
 @click.option("--index", "index_dir", type=PATH, required=True,
               help="Index folder for the corpus: built or updated there and kept.")
-@click.option("--conversations", "conversations_files", type=PATH, multiple=True, required=True,
-              help="JSON-lines conversations to fit on (../shared/data/editorial-conversations/); repeat for several.")
-@click.option("--out", "out_dir", type=PATH, required=True, help="Folder to write the fitted scorer into.")
+@click.option("--conversations", "conversations_files", type=PATH, multiple=True,
+              help="JSON-lines conversations to fit the follow-up scorer on (../shared/data/editorial-conversations/); "
+                   "repeat for several.")
+@click.option("--topics", "topics_file", type=PATH,
+              help="JSON-lines topics to fit the position scorer on (../shared/data/editorial-topics/), with the "
+                   "positions.jsonl beside them.")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder to write the fitted scorers into.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
-def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversations_files, out_dir: Path,
-                quiet: bool) -> None:
-    """Fit the follow-up scorer on conversations and write it (follow_up.json) into --out.
+def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversations_files, topics_file,
+                out_dir: Path, quiet: bool) -> None:
+    """Fit the follow-up scorer on conversations (follow_up.json) and the position scorer on topics (position.json).
 
     \b
-    Each follow-up is asked in its previous turn's editorial with the gold answers before it as history;
-    the weights, the "not in this editorial" threshold and the alternatives margin are all chosen on
-    these conversations (fitting.py). `make fit` writes the shipped scorer from both folds; `make eval`
-    reports each fold with one fitted on the other.
+    Follow-ups are asked in their previous turn's editorial, first with the gold answers before them as
+    history, then with the service's own; the weights, the "not in this editorial" threshold, the
+    alternatives margin and the switch margin are all chosen on these conversations (fitting.py). Each
+    relevant editorial of a topic ranks its sentences, those stating its position first
+    (position_fitting.py). `make fit` writes the shipped scorers; `make eval` reports each conversation fold
+    with a scorer fitted on the other, and the topics leaving one out.
     """
     from ..corpus import CorpusError
     from ..embedder import ModelError, load_embedder
     from ..evaluate_conversations import load_conversations
-    from ..fitted import FOLLOW_UP
+    from ..evaluate_topics import load_topics
+    from ..fitted import FOLLOW_UP, POSITION
     from ..fitting import fit_on_conversations
     from ..generation.build import EmptyCorpus, IndexBusy
     from ..generation.corpus_folder import OtherCorpus
-    from ..generation.read import IndexUnavailable
+    from ..generation.read import IndexReader, IndexUnavailable
+    from ..position_fitting import fit_positions, position_groups
 
+    if not conversations_files and topics_file is None:
+        fail("give --conversations, --topics or both")
     config = config_of(ctx)
     try:
         conversations = [c for path in conversations_files for c in load_conversations(path)]
+        topics = load_topics(topics_file) if topics_file else []
     except (OSError, ValueError) as exc:
-        fail(f"cannot read conversations: {exc}")
-    if not any(len(c.turns) > 1 for c in conversations):
+        fail(f"cannot read the data to fit on: {exc}")
+    if conversations_files and not any(len(c.turns) > 1 for c in conversations):
         fail(f"cannot fit: no conversation of more than one turn in {', '.join(map(str, conversations_files))}")
+    if topics_file and not any(t.positions for t in topics):
+        fail(f"cannot fit: no position sentences for the topics of {topics_file} (positions.jsonl beside it)")
+    written = []
     try:
         embedder = load_embedder(config)
         folder = indexed(corpus_dir, index_dir, embedder, config, quiet)
-        fit = fit_on_conversations(config.with_overrides(corpus_dir=corpus_dir, index_dir=folder), embedder,
-                                   conversations, [Path(p).name for p in conversations_files])
         out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / FOLLOW_UP
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(fit.scorer.to_json(), indent=1) + "\n", encoding="utf-8")
-        temporary.replace(target)
+        if conversations:
+            fit = fit_on_conversations(config.with_overrides(corpus_dir=corpus_dir, index_dir=folder), embedder,
+                                       conversations, [Path(p).name for p in conversations_files])
+            _write_json(out_dir / FOLLOW_UP, fit.scorer.to_json())
+            written.append(
+                f"Wrote {out_dir / FOLLOW_UP}: {fit.follow_ups} follow-ups of {len(conversations)} conversations; "
+                f"regularisation C={fit.regularisation}; leave-one-conversation-out top-one "
+                f"{fit.left_out_top_one:.2f}; declines below {fit.scorer.decline_below:.3f}; alternatives within "
+                f"{fit.scorer.alternatives_within:.3f}; switch margin {fit.scorer.switch_margin}.")
+        if topics:
+            snapshot = IndexReader(folder, model_name=embedder.name).snapshot()
+            positions = fit_positions(position_groups(snapshot, topics, embedder.encode), [Path(topics_file).name])
+            _write_json(out_dir / POSITION, positions.scorer.to_json())
+            written.append(
+                f"Wrote {out_dir / POSITION}: {positions.editorials} editorials of {len(topics)} topics; "
+                f"regularisation C={positions.regularisation}; leave-one-topic-out first sentence a position "
+                f"{positions.left_out_top_one:.2f}; a second sentence within {positions.scorer.second_within:.3f}.")
     except OtherCorpus as exc:
         fail(f"{exc}; nothing was changed. Give fit an index folder of its own for that corpus.")
     except (CorpusError, EmptyCorpus, IndexBusy, ModelError, IndexUnavailable, KeyError) as exc:
@@ -211,7 +253,12 @@ def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversat
     except ValueError as exc:
         fail(f"cannot fit: {exc}")
     except OSError as exc:
-        fail(os_error(exc, f"write the fitted scorer into {out_dir}"))
-    click.echo(f"Wrote {target}: {fit.follow_ups} follow-ups of {len(conversations)} conversations; regularisation "
-               f"C={fit.regularisation}; leave-one-conversation-out top-one {fit.left_out_top_one:.2f}; declines below "
-               f"{fit.scorer.decline_below:.3f}; alternatives within {fit.scorer.alternatives_within:.3f}.")
+        fail(os_error(exc, f"write the fitted scorers into {out_dir}"))
+    click.echo("\n".join(written))
+
+
+def _write_json(target: Path, data: dict) -> None:
+    """Written beside, then renamed over: a loading service never reads half a file."""
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    temporary.replace(target)

@@ -20,6 +20,7 @@ from ..config import (
     MAX_URL_CHARS,
     MODES,
 )
+from ..overview import ORDERS
 
 openapi = Blueprint("openapi", __name__)
 
@@ -101,35 +102,40 @@ SCHEMAS = {
     },
     "OverviewResponse": {
         "type": "object",
-        "required": ["topic", "editorials", "total", "took_ms", "index_version"],
+        "required": ["topic", "editorials", "total", "order", "took_ms", "index_version"],
         "properties": {
             "topic": {"type": "string"},
             "editorials": {
                 "type": "array",
-                "description": "the best `limit` of the editorials that discuss the topic, by date (oldest "
-                               "first; undated ones last, best first); empty when none does",
+                "description": "the best `limit` of the editorials that discuss the topic, ordered as `order` "
+                               "says; empty when none does",
                 "items": {
                     "type": "object",
                     "required": ["article_id", "title", "date", "url", "score", "sentence", "paragraphs"],
                     "properties": {
                         **ARTICLE_PROPERTIES,
                         "score": {"type": "number"},
-                        "sentence": {
-                            "type": "object",
-                            "description": "the sentence that states the editorial's position on the topic",
-                            "required": ["text", "paragraph"],
-                            "properties": {"text": {"type": "string"},
-                                           "paragraph": {"type": "integer", "minimum": 1}},
-                        },
+                        "sentence": {"allOf": [_ref("ShownSentence")],
+                                     "description": "the sentence that states the editorial's position on the topic"},
+                        "second_sentence": {"allOf": [_ref("ShownSentence")],
+                                            "description": "present when the first is unsure: the next best one"},
                         "paragraphs": {"type": "array", "items": {"type": "integer", "minimum": 1},
                                        "description": "the paragraphs that discuss the topic, in order"},
                     },
                 },
             },
             "total": {"type": "integer", "minimum": 0, "description": "how many editorials discuss the topic"},
+            "order": {"type": "string", "enum": list(ORDERS),
+                      "description": "date: every row is dated, oldest first; relevance: none is, most relevant "
+                                     "first; date, then relevance: the dated rows oldest first, then the others"},
             "took_ms": {"type": "number"},
             "index_version": {"type": "string"},
         },
+    },
+    "ShownSentence": {
+        "type": "object",
+        "required": ["text", "paragraph"],
+        "properties": {"text": {"type": "string"}, "paragraph": {"type": "integer", "minimum": 1}},
     },
     "Citation": {
         "type": "object",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,16 @@ def unsure_server(tmp_path_factory, service) -> Iterator[str]:
 def declining_server(tmp_path_factory, service) -> Iterator[str]:
     """Every follow-up asked in its editorial is declined there ("I couldn't find this in that editorial")."""
     with scored_server(tmp_path_factory.mktemp("declining"), service, decline_below=1e9) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def second_sentence_server(tmp_path_factory, service) -> Iterator[str]:
+    """Every overview row shows a second position sentence (a position scorer unsure of every first one)."""
+    unsure = replace(service.position_scorer, second_within=1e9)
+    scored = QAService(service.config, embedder=service.embedder, follow_up_scorer=service.follow_up_scorer,
+                       position_scorer=unsure)
+    with LiveServer(create_app(scored.config, service=scored)) as server:
         yield server.url
 
 

@@ -22,7 +22,9 @@ def test_an_overview_question_lists_the_editorials_with_their_key_sentence(page)
     assert json.loads(sent.value.post_data) == {"topic": OVERVIEW_QUESTION}
 
     reply = turn.locator(".reply.overview")
-    assert re.match(r"\d+ editorials? on this topic", reply.locator(".overview-summary").inner_text())
+    summary = reply.locator(".overview-summary").inner_text()
+    assert re.match(r"\d+ editorials? on this topic", summary)
+    assert summary.endswith("most relevant first") and "by date" not in summary, "its rows are undated"
     rows = reply.locator(".overview-list > li")
     assert rows.count() >= 1
     first = rows.first
@@ -109,3 +111,15 @@ def test_the_overview_fits_the_screen_and_every_link_is_named(new_page, viewport
 def test_which_questions_ask_for_an_overview(page, text, overview):
     page.goto("/")
     assert page.evaluate("(text) => window.QAOverview.isOverviewQuestion(text)", text) is overview
+
+
+def test_an_unsure_position_shows_a_second_sentence_with_its_paragraph(new_page, second_sentence_server):
+    """Issue 28, 1: when the first sentence is unsure, the next one is shown too ("Also, in ¶N:")."""
+    page = new_page(base_url=second_sentence_server)
+    page.goto("/")
+    first = ask(page, OVERVIEW_QUESTION).locator(".overview-list > li").first
+    label = first.locator(".overview-second-label")
+    assert re.fullmatch(r"Also, in ¶\d+:", label.inner_text())
+    second = first.locator(".overview-second").inner_text()
+    assert second and second != first.locator(".overview-sentence").first.inner_text()
+    assert label.locator("a").get_attribute("href").startswith(f"/articles/{TRAM_ID}#p")

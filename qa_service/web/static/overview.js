@@ -55,15 +55,33 @@ window.QAOverview = (() => {
       where.append(to);
     });
     const more = foldIfLong(sentence, e.sentence.text, "sentence");
-    item.append(head, sentence, ...(more ? [more] : []), where);
+    item.append(head, sentence, ...(more ? [more] : []));
+    const second = e.second_sentence;
+    if (second && typeof second.text === "string" && Number.isInteger(second.paragraph)) {
+      // The scorer was unsure of the first sentence: the next one it would have chosen, with its paragraph.
+      const also = el("blockquote", "quote overview-sentence overview-second", second.text);
+      const label = el("p", "overview-second-label");
+      const to = el("a", "overview-paragraph", `¶${second.paragraph}`);
+      to.href = paragraphHref(e.article_id, second.paragraph);
+      to.setAttribute("aria-label", `${title}, paragraph ${second.paragraph}`);
+      label.append("Also, in ", to, ":");
+      const alsoMore = foldIfLong(also, second.text, "sentence");
+      item.append(label, also, ...(alsoMore ? [alsoMore] : []));
+    }
+    item.append(where);
     return item;
   }
+
+  // How the rows are ordered (the API's `order`): by date only when every row has one.
+  const ORDER_WORDS = {"date": "by date", "relevance": "most relevant first",
+    "date, then relevance": "dated ones by date, then the undated most relevant first"};
 
   function heading(data, shown) {
     const total = Number.isInteger(data.total) ? data.total : shown;
     if (shown === 0) return "No editorial discusses this topic.";
     const what = `${total} editorial${total === 1 ? "" : "s"} on this topic`;
-    return total > shown ? `${what}; the ${shown} closest, by date` : `${what}, by date`;
+    const order = ORDER_WORDS[data.order] || ORDER_WORDS.relevance;
+    return total > shown ? `${what}; the ${shown} closest, ${order}` : `${what}, ${order}`;
   }
 
   // The reply for an overview: helpers are chat.js's own (el, dateNode, describeFilters, foldIfLong).
