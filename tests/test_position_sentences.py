@@ -15,7 +15,8 @@ from qa_service.voice import voice
 from .fixtures import SHARED_DATA, needs_shared_data, write_article
 
 # Written for this test in the manner of an opinion piece that ends with its author's bio and a greeting.
-LIBRARY = ["Keep the Harwick libraries open at night", [
+LIBRARY_TITLE = "Keep the Harwick libraries open at night"
+LIBRARY = [
     "Harwick council wants to close its three branch libraries at six o'clock every evening from April.",
     "“We have to find savings somewhere,” said the council's finance chief, Ellen Marsh. “Libraries are not "
     "exempt.” Is that really the best the council can do?",
@@ -24,7 +25,7 @@ LIBRARY = ["Keep the Harwick libraries open at night", [
     "Merry Christmas, Harwick.",
     "Tom Avery is a senior fellow at the Civic Reading Institute. His latest book is Open Stacks. Follow him on "
     "Twitter @tomavery.",
-]]
+]
 NOT_POSITIONS = ("Merry Christmas", "senior fellow", "latest book", "Follow him", "said the council", "Is that")
 
 
@@ -33,7 +34,7 @@ def library(tmp_path_factory, embedder) -> QAService:
     root = tmp_path_factory.mktemp("library")
     corpus = root / "corpus"
     corpus.mkdir()
-    write_article(corpus, "libraries.txt", LIBRARY[0], LIBRARY[1])
+    write_article(corpus, "libraries.txt", LIBRARY_TITLE, LIBRARY)
     build_index(corpus, root / "index", embedder)
     return QAService(Config(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
 
