@@ -82,13 +82,14 @@ eval: $(STAMP)
 	$(BIN)/qa-service eval --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --quiet \
 		--conversations $(FOLD_2) --fitted $(EVAL_INDEX)/fitted-on-fold-1
 
-# The follow-up scorer the service ships (qa_service/fitted/follow_up.json), fitted on both conversation folds
-# (~3 min): run it after a change to the features (sentence_features.py) or to how they are fitted (fitting.py).
+# The scorers the service ships (qa_service/fitted/): the follow-up one fitted on both conversation folds, the
+# position one on the dev topics (~4 min). Run it after a change to their features (sentence_features.py,
+# position_features.py, voice.py, entities.py) or to how they are fitted (fitting.py, position_fitting.py).
 fit: $(STAMP)
 	mkdir -p $(EDITORIALS)
 	cp $(DATA)/editorials/*.txt corpus/* $(EDITORIALS)/
 	$(BIN)/qa-service fit --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --conversations $(FOLD_1) \
-		--conversations $(FOLD_2) --out qa_service/fitted
+		--conversations $(FOLD_2) --topics $(DATA)/editorial-topics/topics.jsonl --out qa_service/fitted
 
 # Speed on this machine (~15 min): encoders, a user's whole build against a bare PyTorch encode, one added article,
 # /api/ask under gunicorn (keep-alive and connection-per-request clients, wrk load, the first questions after a

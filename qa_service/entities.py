@@ -16,6 +16,7 @@ A question's kind is still read from its words (clues.question_kind), which cost
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -38,6 +39,9 @@ ASKED = {
 }
 ASKED_MASKS = {kind: sum(BIT[label] for label in labels) for kind, labels in ASKED.items()}
 BATCH = 64  # paragraphs a spaCy batch
+# From this many new paragraphs (a whole corpus, not an added article), they are tagged by one spaCy process per
+# core: its tagger runs on one core, and the build's other work waits for it (BENCHMARKS.md, "Index build").
+PARALLEL_FROM = 1000
 # The model's pipes other than tok2vec and ner: never loaded, never run.
 UNUSED_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 
@@ -89,7 +93,9 @@ def find_entities(texts: Sequence[str], progress: Progress | None = None) -> lis
             progress(len(texts) - len(new))
         if len(_seen) + len(new) > SEEN_TEXTS:
             _seen.clear()
-        for text, doc in zip(new, _pipeline().pipe(new, batch_size=BATCH) if new else (), strict=True):
+        processes = min(os.cpu_count() or 1, 2) if len(new) >= PARALLEL_FROM else 1
+        docs = _pipeline().pipe(new, batch_size=BATCH, n_process=processes) if new else ()
+        for text, doc in zip(new, docs, strict=True):
             _seen[text] = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
             if progress is not None:
                 progress(1)

@@ -85,8 +85,8 @@ class QAService:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.reader = IndexReader(config.index_dir, model_name=embedder.name if embedder else None)
-        self.follow_up_scorer = follow_up_scorer or load_scorer(config.fitted_dir, FOLLOW_UP, FEATURES)
-        self.position_scorer = position_scorer or load_position_scorer(config.fitted_dir, POSITION_FEATURES)
+        self._follow_up_scorer = follow_up_scorer
+        self._position_scorer = position_scorer
 
     @property
     def embedder(self) -> Encoder:
@@ -99,6 +99,28 @@ class QAService:
                     self._embedder = load_embedder(self.config, occupancy=self.occupancy)
                     self.reader.model_name = self._embedder.name
         return self._embedder
+
+    @property
+    def follow_up_scorer(self) -> Scorer:
+        """The follow-up scorer (fitted.py), read on first use: fitting one scorer needs no valid other one."""
+        if self._follow_up_scorer is None:
+            self._follow_up_scorer = load_scorer(self.config.fitted_dir, FOLLOW_UP, FEATURES)
+        return self._follow_up_scorer
+
+    @follow_up_scorer.setter
+    def follow_up_scorer(self, scorer: Scorer) -> None:
+        self._follow_up_scorer = scorer
+
+    @property
+    def position_scorer(self) -> PositionScorer:
+        """The overview's position scorer (fitted.py), read on first use."""
+        if self._position_scorer is None:
+            self._position_scorer = load_position_scorer(self.config.fitted_dir, POSITION_FEATURES)
+        return self._position_scorer
+
+    @position_scorer.setter
+    def position_scorer(self, scorer: PositionScorer) -> None:
+        self._position_scorer = scorer
 
     def warm_up(self) -> None:
         """Load the encoder and the index, and run the whole ask path, before the first request, not during it.

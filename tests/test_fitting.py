@@ -18,11 +18,11 @@ from qa_service.sentence_features import FEATURES
 
 from .fixtures import TEST_CONVERSATIONS
 
-NEXT = FEATURES.index("next_sentence")
+NEXT = FEATURES.index("next_paragraph")
 
 
 def synthetic(unit: str, seed: int, answerable: bool = True) -> Group:
-    """A follow-up of 12 candidates with noise features, the right one (first) the only next sentence."""
+    """A follow-up of 12 candidates with noise features, the right one (first) the only one in the next paragraph."""
     features = np.random.default_rng(seed).normal(size=(12, len(FEATURES)))
     features[:, NEXT] = 0.0
     right = np.zeros(12, dtype=bool)
