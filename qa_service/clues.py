@@ -6,9 +6,10 @@ writer think …?" by one where the writer argues ("should", "must", "it is time
 sentences ("Pompeo's remarks were tough.") match the question's words as well as the answer
 does, so these clues are what tells them apart.
 
-Both sides are plain rules over the text, the same for any article: a sentence's clues are a
-few bit flags computed once at index time (`sentence_clues`), a question's kind is read from
-its first words (`question_kind`). `answer.py` weighs them.
+A question's kind is read from its first words (`question_kind`), which costs nothing. A sentence's
+numbers, dates, people and places are its named entities, found at index time (entities.py: they
+replaced the capitalisation and digit rules that were here, README "Quality"); its reasons, arguments,
+questions and quotations are bit flags of plain rules computed once at index time (`sentence_clues`).
 """
 
 from __future__ import annotations
@@ -17,28 +18,12 @@ import re
 
 from .text import tokenize
 
-# Sentence clues: bit flags.
-NUMBER = 1
-YEAR = 2  # a year or a date (month name, weekday)
-NAME = 4  # a capitalised name past the sentence's first word
+# Sentence clues: bit flags (1, 2, 4 and 128 were a number, a date, a name and a place: entities.py now).
 CAUSE = 8
 OPINION = 16
 QUESTION = 32  # the sentence asks rather than tells
 QUOTE = 64
-PLACE = 128  # a capitalised name after "in", "at", "from", "to", "near" …
 
-MONTHS = ("january february march april may june july august september october november december "
-          "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday "
-          "saturday sunday")
-NUMBER_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-                "hundred hundreds thousand thousands million millions billion billions trillion dozen dozens "
-                "half third quarter twice double triple percent")
-
-_NUMBER = re.compile(r"\d|\b(?:" + "|".join(NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:" + "|".join(MONTHS.split()) + r")\b\.?", re.IGNORECASE)
-_NAME = re.compile(r"(?<=[\w,;:)] )[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
-_PLACE = re.compile(r"\b(?:in|at|from|to|near|into|across|outside|inside)\s+(?:the\s+)?[A-Z][a-z]+")
 _CAUSE = re.compile(
     r"\b(?:because|since|due to|owing to|thanks to|as a result|result of|so that|in order to|caused?|causing|"
     r"leads? to|led to|reasons?|why|therefore|hence|after|given that|for fear|drive[ns]?|driven|fuell?ed)\b",
@@ -53,8 +38,7 @@ _OPINION = re.compile(
 _QUOTE = re.compile(r"[\"“”]|(?:^|\s)[‘'][A-Z]")
 
 
-_PATTERNS = ((NUMBER, _NUMBER), (YEAR, _YEAR), (NAME, _NAME), (PLACE, _PLACE), (CAUSE, _CAUSE),
-             (OPINION, _OPINION), (QUOTE, _QUOTE))
+_PATTERNS = ((CAUSE, _CAUSE), (OPINION, _OPINION), (QUOTE, _QUOTE))
 
 
 def sentence_clues(text: str) -> int:
@@ -65,10 +49,9 @@ def sentence_clues(text: str) -> int:
     return flags
 
 
-# Question kinds, and the clue each one expects of its answer.
+# Question kinds, and the clue the two that no entity answers expect of their answer (the others: entities.ASKED).
 KINDS = ("duration", "number", "date", "person", "place", "reason", "opinion", "other")
-EXPECTED = {"duration": NUMBER | YEAR, "number": NUMBER, "date": YEAR, "person": NAME, "place": PLACE | NAME,
-            "reason": CAUSE, "opinion": OPINION, "other": 0}
+EXPECTED = {"reason": CAUSE, "opinion": OPINION}
 
 _WRITER = r"(?:writer|author|columnist|editorial|editors?|paper|piece|article|we|you|i)"
 _KIND_RULES = (

@@ -94,7 +94,7 @@ class Query:
         self.vector = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(-1))
         self.tokens = tokenize(text) + (acronym_tokens(snapshot, text) if acronyms else [])
         kind = question_kind(text)
-        self.expected = EXPECTED[kind]  # clue flags an answer sentence should have (0: any)
+        self.expected = EXPECTED.get(kind, 0)  # clue flags an answer sentence should have (0: any)
         # entity labels one should hold (entities.ASKED; 0: the clue flags decide): who, when, how many, where
         self.expected_entities = ASKED_MASKS.get(kind, 0)
         vocab = snapshot.lexical.vocab

@@ -2,23 +2,14 @@
 
 import pytest
 
-from qa_service.clues import (
-    CAUSE,
-    NAME,
-    NUMBER,
-    OPINION,
-    PLACE,
-    QUESTION,
-    QUOTE,
-    YEAR,
-    question_kind,
-    question_names,
-    sentence_clues,
-)
+from qa_service.clues import CAUSE, OPINION, QUESTION, QUOTE, question_kind, question_names, sentence_clues
 
 
 @pytest.mark.parametrize(("question", "kind"), [
     ("How many children in Dunmore have caught measles?", "number"),
+    ("How long did he serve?", "duration"),
+    ("How many years was he in jail?", "duration"),
+    ("How long ago did it happen?", "date"),
     ("How much did Cuba's economy shrink?", "number"),
     ("When did the tram derail?", "date"),
     ("In what year was the dam finished?", "date"),
@@ -37,13 +28,12 @@ def test_the_kind_of_answer_a_question_asks_for(question, kind):
 
 
 @pytest.mark.parametrize(("sentence", "present", "absent"), [
-    ("There are still 58 million children out of school.", NUMBER, YEAR | QUESTION),
-    ("It arrived in London in 1900, when Charles Candler brought it.", YEAR | NAME | PLACE | NUMBER, QUESTION),
-    ("Pompeo's remarks were tough.", 0, NAME | NUMBER | CAUSE | OPINION),
-    ("They refused because the deal was unfair.", CAUSE, NAME),
-    ("Europe must accept larger asylum quotas.", OPINION, NUMBER),
-    ("Should he have been allowed to die?", QUESTION | OPINION, NUMBER),
-    ("“We view them as tandem,” he said.", QUOTE, NUMBER),
+    ("There are still 58 million children out of school.", 0, CAUSE | OPINION | QUESTION | QUOTE),
+    ("Pompeo's remarks were tough.", 0, CAUSE | OPINION),
+    ("They refused because the deal was unfair.", CAUSE, QUESTION),
+    ("Europe must accept larger asylum quotas.", OPINION, QUOTE),
+    ("Should he have been allowed to die?", QUESTION | OPINION, CAUSE),
+    ("“We view them as tandem,” he said.", QUOTE, OPINION),
 ])
 def test_sentence_clues_flag_what_a_sentence_can_answer(sentence, present, absent):
     clues = sentence_clues(sentence)
