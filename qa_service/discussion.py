@@ -112,6 +112,14 @@ def shown_from(snapshot: Snapshot, reading: Reading) -> Shown:
     return Shown(row, previous.paragraph, frozenset(text_key(a) for a in reading.shown))
 
 
+def shares_words(snapshot: Snapshot, query: Query, rows: np.ndarray) -> bool:
+    """Whether the editorial of passages `rows` holds any of the question's own terms."""
+    vocab = snapshot.lexical.vocab
+    own = [vocab[t] for t in set(query.tokens) if t in vocab]
+    presence = snapshot.sentence_terms.weighted_presence(own, np.ones(len(own)))
+    return bool(presence[snapshot.sentence_article_number == snapshot.passage_article_number[rows[0]]].any())
+
+
 def with_articles(snapshot: Snapshot, history: tuple[Turn, ...]) -> tuple[Turn, ...]:
     """The history, each turn sent without its article but with an answer sentence that occurs in exactly one
     article read as naming that article and paragraph (a client that sends only question and answer)."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .answer import Answer, choose_sentence, evidence, is_found
 from .config import DEFAULT_OVERVIEW_LIMIT, DEFAULT_TOP_K, MODES, Config
-from .discussion import InArticle, answer_in_article, editorial_rows, with_articles
+from .discussion import InArticle, answer_in_article, editorial_rows, shares_words, with_articles
 from .fitted import FOLLOW_UP, PositionScorer, Scorer, load_position_scorer, load_scorer
 from .followup import Reading, Turn, read, with_context
 from .generation.read import IndexReader, IndexUnavailable, Snapshot
@@ -201,11 +201,12 @@ class QAService:
             stay = reading.leans
             if not stay and in_article.answer is not None:
                 # A question that stands on its own may have changed the subject without naming anything new:
-                # it stays unless the whole corpus answers it clearly better.
+                # it stays unless the whole corpus answers it clearly better, and only when it shares a word with
+                # the editorial: an unrelated question ("How do I bake bread?") is not answered from it.
                 hits = retrieve(snapshot, query, question.top_k, question.mode, question.filters)
                 margin = self.follow_up_scorer.switch_margin
                 elsewhere = is_found(snapshot, query, hits) and evidence(hits) > in_article.evidence + margin
-                stay = not elsewhere
+                stay = not elsewhere and shares_words(snapshot, query, rows)
             if stay:
                 return (in_article.hits, in_article.answer, _context(reading, article_id, title, in_article.answer),
                         in_article.alternatives)

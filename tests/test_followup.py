@@ -212,3 +212,8 @@ def test_the_names_read_from_one_text_are_bounded():
     many = "and " + ", ".join(f"Name{i} said" for i in range(1000))
     found = names(many)
     assert len(found) == MAX_CAPITALISED_RUNS and found[0] == "Name0"
+
+
+def test_a_question_sharing_no_word_with_the_editorial_is_not_answered_from_it(client):
+    _, unrelated = converse(client, ["What did Pompeo warn about?", "How do I bake sourdough bread at home?"])
+    assert unrelated["found"] is False and unrelated["context"]["article_id"] is None
