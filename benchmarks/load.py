@@ -20,6 +20,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
+from qa_service.corpus import load_corpus
 from qa_service.devserver import ServeProcess
 
 from .system import children, cpu_seconds, memory_mib, pct
@@ -191,3 +194,20 @@ def concurrent(port: int, questions: list[str], connections: int, seconds: int, 
     if shutil.which("wrk"):
         return concurrent_wrk(port, questions, connections, seconds, work)
     return concurrent_python(port, questions, connections, seconds)
+
+
+def editorial_questions(editorials: Path, squad: Path, limit: int) -> list[str]:
+    """Varied questions: one per editorial title, then SQuAD dev questions; no question repeats."""
+    articles, _ = load_corpus(editorials)
+    questions = [f"What does the editorial say about {a.title.rstrip('.?!')}?" for a in articles]
+    if (squad / "questions.jsonl").exists():
+        with open(squad / "questions.jsonl") as handle:
+            questions += [json.loads(line)["question"] for line in handle]
+    seen, unique = set(), []
+    for q in questions:
+        if q not in seen and len(q) <= 1000:
+            seen.add(q)
+            unique.append(q)
+    rng = np.random.default_rng(7)
+    order = rng.permutation(len(unique))
+    return [unique[i] for i in order[:limit]]

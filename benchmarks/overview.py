@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import load
+from .load import editorial_questions
 from .system import pct
 
 TARGET_P50_MS = 30.0
@@ -86,7 +87,6 @@ def render_overview(figures: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .run import editorial_questions
 
     parser = argparse.ArgumentParser(description="/api/overview beside /api/ask on a built index")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))

@@ -22,8 +22,8 @@ from qa_service.config import Config
 from qa_service.embedder import load_embedder
 from qa_service.ray_encoder import LOCAL, RayEncoder, ray_session
 
-from .run import build_once, log
-from .system import load_average, machine, median
+from .building import build_once
+from .system import load_average, log, machine, median
 
 ARCHIVES = (10**6, 10**7)  # paragraphs
 WORKERS = (2, 16, 64, 256)  # one-CPU actors

@@ -37,44 +37,24 @@ from qa_service.dense import (
     search_dense,
 )
 from qa_service.embedder import Embedder, LeanRuntime
-from qa_service.generation.build import build_index
 from qa_service.generation.layout import read_current_name, read_manifest
 from qa_service.lean_onnx import LeanOnnx
 from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_spec
 from qa_service.search import CANDIDATES
 
 from . import load
+from .building import build_once
 from .conversations import bench_conversations, render_conversations
+from .load import editorial_questions
 from .overview import bench_overview, render_overview, topics
 from .report import render
-from .system import load_average, machine, median, pct, versions
+from .system import load_average, log, machine, median, pct, versions
 
 TARGETS = {"median_ms": 5.0, "p99_ms": 15.0, "rps": 300.0, "build_ratio": 1.7, "add_overhead_s": 0.5,
            "torch_question_ratio": 0.5, "first_ratio": 1.1}
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 # ---------------------------------------------------------------- inputs
-
-def editorial_questions(editorials: Path, squad: Path, limit: int) -> list[str]:
-    """Varied questions: one per editorial title, then SQuAD dev questions; no question repeats."""
-    articles, _ = load_corpus(editorials)
-    questions = [f"What does the editorial say about {a.title.rstrip('.?!')}?" for a in articles]
-    if (squad / "questions.jsonl").exists():
-        with open(squad / "questions.jsonl") as handle:
-            questions += [json.loads(line)["question"] for line in handle]
-    seen, unique = set(), []
-    for q in questions:
-        if q not in seen and len(q) <= 1000:
-            seen.add(q)
-            unique.append(q)
-    rng = np.random.default_rng(7)
-    order = rng.permutation(len(unique))
-    return [unique[i] for i in order[:limit]]
-
 
 def paragraphs_of(editorials: Path, count: int) -> list[str]:
     articles, _ = load_corpus(editorials)
@@ -216,46 +196,6 @@ def bench_encoders(cache: Path, paragraphs: list[str], questions: list[str], rou
 
 
 # ---------------------------------------------------------------- index build and one added article
-
-class TimedEmbedder:
-    """Passes everything through, adding up the wall and CPU seconds spent in the encoder."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def _timed(self, call, *args, **kwargs):
-        started, cpu = time.perf_counter(), time.process_time()
-        try:
-            return call(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - started
-            self.cpu_seconds += time.process_time() - cpu
-
-    def encode(self, texts, batch_size=32, progress=None):
-        return self._timed(self.inner.encode, texts, batch_size=batch_size, progress=progress)
-
-    def encode_passages(self, texts, spans, batch_size=32, progress=None):
-        return self._timed(self.inner.encode_passages, texts, spans, batch_size=batch_size, progress=progress)
-
-
-def build_once(corpus: Path, index: Path, embedder) -> dict:
-    """One `build_index` call: wall seconds, CPU seconds (all threads), and the share spent embedding."""
-    timed = TimedEmbedder(embedder)
-    cpu = time.process_time()
-    report = build_index(corpus, index, timed)
-    cpu = time.process_time() - cpu
-    n_paragraphs = sum(len(a.paragraphs) for a in load_corpus(corpus)[0])
-    return {"seconds": report.seconds, "cpu_seconds": cpu, "embed_seconds": timed.seconds,
-            "embed_cpu_seconds": timed.cpu_seconds, "texts": report.texts_embedded,
-            "passages": report.passages_total, "paragraphs": n_paragraphs,
-            "texts_per_s": report.texts_embedded / report.seconds,
-            "paragraphs_per_s": n_paragraphs / report.seconds}
-
 
 def _cli_index(corpus: Path, index: Path, cache_dir: Path) -> dict:
     """`qa-service index` into a new folder, in its own process, as a user runs it: wall and CPU seconds."""

@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from importlib import metadata
 
@@ -97,3 +98,7 @@ def pct(values, q: float) -> float:
 
 def median(values) -> float:
     return pct(values, 50)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)

@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .corpus import MAX_FILE_BYTES, CorpusLimits
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("hybrid", "dense", "lexical")  # retrieval modes (search.py); the first is the default
 BACKENDS = ("torch", "onnx", "onnx-int8")  # encoder runtimes (embedder.py)
@@ -45,6 +43,20 @@ def user_cache_dir(environ) -> Path:
     """The user's cache folder for this program: $XDG_CACHE_HOME/qa_service, else ~/.cache/qa_service."""
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "qa_service"
+
+
+# Larger files are skipped and reported. Editorials are ~10 kB (the largest article of the shared data sets,
+# 70 kB); a build's time grows with a file's size: cutting a one-paragraph file into passages takes ~50 s
+# per MB on 2 cores, then its passages and sentences are embedded (a 20 MB one took 40 minutes and 2.7 GB).
+MAX_FILE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class CorpusLimits:
+    """What the corpus reader accepts besides well-formed text (corpus.py; set from Config.corpus_limits)."""
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    allow_outside_links: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from anyascii import anyascii
 
+from .config import CorpusLimits
 from .formats.common import CorpusError
 from .formats.donga import is_donga_layout, parse_donga
 from .formats.markdown import parse_markdown
@@ -26,10 +27,6 @@ from .formats.plain import parse_plain
 
 HTML_SUFFIXES = (".html", ".htm")
 CORPUS_SUFFIXES = (".txt", ".md", ".markdown", *HTML_SUFFIXES)
-# Larger files are skipped and reported. Editorials are ~10 kB (the largest article of the shared data sets,
-# 70 kB); a build's time grows with a file's size: cutting a one-paragraph file into passages takes ~50 s
-# per MB on 2 cores, then its passages and sentences are embedded (a 20 MB one took 40 minutes and 2.7 GB).
-MAX_FILE_BYTES = 256 * 1024
 
 ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
 
@@ -134,14 +131,6 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 def display_name(name: str) -> str:
     """A file name as it can be printed and stored: bytes that are not UTF-8 shown as \\xNN."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-@dataclass(frozen=True)
-class CorpusLimits:
-    """What the corpus reader accepts besides well-formed text (settings: config.Config)."""
-
-    max_file_bytes: int = MAX_FILE_BYTES
-    allow_outside_links: bool = False
 
 
 def _screen(corpus_dir: Path, path: Path, limits: CorpusLimits) -> bytes:

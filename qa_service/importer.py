@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .article_fields import article_file
-from .config import Config
-from .corpus import CorpusError, CorpusLimits, article_id_for, parse_text
+from .config import Config, CorpusLimits
+from .corpus import CorpusError, article_id_for, parse_text
 from .corpus_change import ChangeBusy, change_and_rebuild, change_lock, files_by_article
 from .generation.build import BuildReport, IndexBusy, build_index
 from .generation.corpus_folder import check_corpus_folder

@@ -73,7 +73,7 @@ def _get() -> dict:
                                        ["found"], registry=registry),
                     "admin": Counter("qa_admin_changes_total", "Article changes over HTTP by action and status code",
                                      ["action", "status"], registry=registry),
-                    "build": Histogram("qa_build_seconds", "Index builds made by this server (or command), in seconds",
+                    "build": Histogram("qa_build_seconds", "Index builds of this server's admin changes, in seconds",
                                        buckets=BUILD_BUCKETS, registry=registry),
                 }
     return _metrics

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clues import EXPECTED, question_kind, question_names
 from .config import MODES
 from .dense import best_first, search_dense
 from .entities import ASKED_MASKS
 from .generation.read import Snapshot
+from .kinds import EXPECTED, question_kind, question_names
 from .text import tokenize
 
 CANDIDATES = 40  # taken from each of the dense and BM25 rankings (at least 2 * k)

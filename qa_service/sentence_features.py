@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clues import QUESTION, question_kind
+from .clues import QUESTION
 from .entities import ASKED_MASKS
 from .generation.read import Snapshot
+from .kinds import question_kind
 from .search import Query
 
 PARAGRAPH_STEPS = ("same_paragraph", "next_paragraph", "two_three_paragraphs_on", "before")

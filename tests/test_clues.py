@@ -1,8 +1,9 @@
-"""Question kinds, sentence clues and question names: the rules behind choosing and declining answers."""
+"""Sentence clues (clues.py), question kinds and names (kinds.py): the rules behind choosing and declining answers."""
 
 import pytest
 
-from qa_service.clues import CAUSE, OPINION, QUESTION, QUOTE, question_kind, question_names, sentence_clues
+from qa_service.clues import CAUSE, OPINION, QUESTION, QUOTE, sentence_clues
+from qa_service.kinds import question_kind, question_names
 
 
 @pytest.mark.parametrize(("question", "kind"), [

@@ -27,11 +27,11 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from .. import heap
-from ..corpus import Article, CorpusLimits, Problem, corpus_fingerprint, read_corpus, unread_files
+from ..config import CorpusLimits
+from ..corpus import Article, Problem, corpus_fingerprint, read_corpus, unread_files
 from ..dense import make_dense_index, write_dense_index
 from ..entities import tag as tag_entities
 from ..lexical import build_lexical
-from ..metrics import observe_build
 from ..passages import Passage, Sentence, cut_article, text_key
 from ..text import tokenize
 from ..voice import voice_matrix, with_voice
@@ -238,7 +238,6 @@ def build_index(
                               step=_Steps(phase), reparse=reparse, switch_corpus=switch_corpus,
                               unless_up_to_date=unless_up_to_date)
     heap.release_free_memory()  # else a server worker grows with every admin build (see heap.py)
-    observe_build(report.seconds)  # qa_build_seconds (metrics.py)
     return report
 
 

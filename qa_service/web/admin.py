@@ -18,6 +18,7 @@ from typing import Literal, overload
 
 from flask import Blueprint, jsonify, request
 
+from .. import metrics
 from ..article_fields import FieldError, article_file, check_read
 from ..corpus import (
     CORPUS_SUFFIXES,
@@ -148,8 +149,10 @@ def _change_corpus_and_rebuild(remove: list[Path], add: tuple[Path, str] | None)
     config = current_config()
 
     def rebuild():
-        return build_index(config.corpus_dir, config.index_dir, service.embedder,
-                           batch_size=config.batch_size, lock_held=True, limits=config.corpus_limits)
+        report = build_index(config.corpus_dir, config.index_dir, service.embedder,
+                             batch_size=config.batch_size, lock_held=True, limits=config.corpus_limits)
+        metrics.observe_build(report.seconds)  # qa_build_seconds: the builds this server makes
+        return report
 
     try:
         return change_and_rebuild(config, remove, [add] if add is not None else [], rebuild)
