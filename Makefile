@@ -31,25 +31,28 @@ index: $(STAMP)
 run: index
 	@$(BIN)/qa-service serve --host $(HOST) --port $(PORT) $(CORPUS_FLAG) || true
 
-# Debian's Chromium, and axe-core (npm, pinned by tests/browser/axe/package-lock.json) for the accessibility tests
-AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+# Debian's Chromium, and axe-core (npm, pinned by tests/serving/browser/axe/package-lock.json) for the accessibility tests
+AXE := tests/serving/browser/axe/node_modules/axe-core/axe.min.js
 
 browser: $(AXE)
 	@command -v chromium >/dev/null || sh scripts/install-browser.sh
 
-$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
-	cd tests/browser/axe && npm ci --no-audit --no-fund --loglevel=error
+$(AXE): tests/serving/browser/axe/package.json tests/serving/browser/axe/package-lock.json
+	cd tests/serving/browser/axe && npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-# ruff, then mypy on qa_service, benchmarks and tests (files and settings in pyproject.toml)
+# ruff, mypy on qa_service, benchmarks and tests, and import-linter's contracts: the package's stages are layers
+# (files and settings in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Two tables, a row per retrieval mode. squad-dev: its questions on its articles (recall, answers, answered) and
 # on the editorials, which do not answer them (declined). Editorials: the reader questions of
@@ -82,14 +85,14 @@ eval: $(STAMP)
 	$(BIN)/qa-service eval --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --quiet \
 		--conversations $(FOLD_2) --fitted $(EVAL_INDEX)/fitted-on-fold-1
 
-# The scorers the service ships (qa_service/fitted/): the follow-up one fitted on both conversation folds, the
+# The scorers the service ships (qa_service/reading/scorers/): the follow-up one fitted on both conversation folds, the
 # position one on the dev topics (~4 min). Run it after a change to their features (sentence_features.py,
-# position_features.py, voice.py, entities.py) or to how they are fitted (fitting.py, position_fitting.py).
+# position_features.py, voice.py, entities.py) or to how they are fitted (evaluation/fit_follow_ups.py, fit_positions.py).
 fit: $(STAMP)
 	mkdir -p $(EDITORIALS)
 	cp $(DATA)/editorials/*.txt corpus/* $(EDITORIALS)/
 	$(BIN)/qa-service fit --corpus $(EDITORIALS) --index $(EDITORIALS_INDEX) --conversations $(FOLD_1) \
-		--conversations $(FOLD_2) --topics $(DATA)/editorial-topics/topics.jsonl --out qa_service/fitted
+		--conversations $(FOLD_2) --topics $(DATA)/editorial-topics/topics.jsonl --out qa_service/reading/scorers
 
 # Speed on this machine (~15 min): encoders, a user's whole build against a bare PyTorch encode, one added article,
 # /api/ask under gunicorn (keep-alive and connection-per-request clients, wrk load, the first questions after a
@@ -100,4 +103,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --data $(DATA) --out BENCHMARKS.md --scale
 
 clean:
-	rm -rf $(VENV) embeddings/gen-* embeddings/CURRENT embeddings/models tests/browser/axe/node_modules
+	rm -rf $(VENV) embeddings/gen-* embeddings/CURRENT embeddings/models tests/serving/browser/axe/node_modules

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from qa_service.corpus import load_corpus
-from qa_service.generation.build import build_index
+from qa_service.index.generation.build import build_index
+from qa_service.ingest.corpus import load_corpus
 
 
 class TimedEmbedder:

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from qa_service.config import Config
-from qa_service.embedder import load_embedder
-from qa_service.evaluate_conversations import load_conversations
-from qa_service.generation.build import build_index, is_up_to_date
+from qa_service.evaluation.conversations import load_conversations
+from qa_service.index.embedder import load_embedder
+from qa_service.index.generation.build import build_index, is_up_to_date
 from qa_service.service import history_turn
 
 from . import load

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_service.corpus import load_corpus
-from qa_service.devserver import ServeProcess
+from qa_service.ingest.corpus import load_corpus
+from qa_service.serving.devserver import ServeProcess
 
 from .system import children, cpu_seconds, memory_mib, pct
 

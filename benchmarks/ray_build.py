@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 
 from qa_service.config import Config
-from qa_service.embedder import load_embedder
-from qa_service.ray_encoder import LOCAL, RayEncoder, ray_session
+from qa_service.index.embedder import load_embedder
+from qa_service.index.ray_encoder import LOCAL, RayEncoder, ray_session
 
 from .building import build_once
 from .system import load_average, log, machine, median

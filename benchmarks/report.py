@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_service.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVFPQ_THRESHOLD
+from qa_service.index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVFPQ_THRESHOLD
 
 from .system import median
 
@@ -126,10 +126,11 @@ def render(info: dict) -> str:
         "",
         f"`{build['command']}` into a new folder, in its own process, as a user runs it ({build['articles']} "
         f"editorials, {build['paragraphs']:,} paragraphs, {build['passages']:,} passages; start-up, reading, "
-        "cutting, one encoder pass per passage that gives its vector and its sentences' (`qa_service/pooling.py`), "
-        "writing and switching the generation), alternating with a bare PyTorch encode of the same paragraphs "
-        "(sentence-transformers' `encode()`, batch 32, model loaded beforehand). The model export is shared by every "
-        "index folder (the model cache); the first build on a machine also makes it.",
+        "cutting, one encoder pass per passage that gives its vector and its sentences' "
+        "(`qa_service/index/pooling.py`), writing and switching the generation), alternating with a bare PyTorch "
+        "encode of the same paragraphs (sentence-transformers' `encode()`, batch 32, model loaded beforehand). "
+        "The model export is shared by every index folder (the model cache); the first build on a machine also "
+        "makes it.",
         "",
         "| | seconds (median) | runs | CPU seconds (median) | paragraphs/s |",
         "| --- | ---: | --- | ---: | ---: |",
@@ -274,7 +275,7 @@ def render(info: dict) -> str:
             f"{row['recall'][ef]:.3f} ({_f(row['ef_p50'][ef], 2)} ms)" for ef in efs) + " |")
     lines += [
         "",
-        f"The index type is chosen when a generation is written (`qa_service/dense.py`): exact flat search below "
+        f"The index type is chosen when a generation is written (`qa_service/index/dense.py`): exact flat search below "
         f"{fa['threshold']:,} passages, HNSW from there, IVF-PQ with exact re-scoring from "
         f"{IVFPQ_THRESHOLD:,} (\"Scale\" below). A filter (dates, chosen articles) leaving up to "
         f"{fa['exact_subset_max']:,} rows is searched exactly over those rows, whatever the index type.",

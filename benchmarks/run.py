@@ -26,8 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from qa_service.config import Config, bundled_model_path
-from qa_service.corpus import load_corpus
-from qa_service.dense import (
+from qa_service.index.dense import (
     EXACT_SUBSET_MAX,
     HNSW_EF_SEARCH,
     HNSW_THRESHOLD,
@@ -36,11 +35,12 @@ from qa_service.dense import (
     scan_copy,
     search_dense,
 )
-from qa_service.embedder import Embedder, LeanRuntime
-from qa_service.generation.layout import read_current_name, read_manifest
-from qa_service.lean_onnx import LeanOnnx
-from qa_service.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_spec
-from qa_service.search import CANDIDATES
+from qa_service.index.embedder import Embedder, LeanRuntime
+from qa_service.index.generation.layout import read_current_name, read_manifest
+from qa_service.index.lean_onnx import LeanOnnx
+from qa_service.index.onnx_export import FP32_FILE, INT8_FILE, quantize, quiet, read_spec
+from qa_service.ingest.corpus import load_corpus
+from qa_service.reading.search import CANDIDATES
 
 from . import load
 from .building import build_once

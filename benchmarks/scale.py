@@ -28,8 +28,8 @@ import numpy as np
 import psutil
 from threadpoolctl import threadpool_limits
 
-from qa_service import dense, heap
-from qa_service.dense import (
+from qa_service.index import dense, heap
+from qa_service.index.dense import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_M,
@@ -45,8 +45,8 @@ from qa_service.dense import (
     search_dense,
     write_dense_index,
 )
-from qa_service.lexical import build_lexical
-from qa_service.search import CANDIDATES
+from qa_service.index.lexical import build_lexical
+from qa_service.reading.search import CANDIDATES
 
 from .system import load_average, machine, pct, versions
 
@@ -331,7 +331,7 @@ def render(info: dict) -> str:
                           "can drop; a served index keeps what its questions read."]
         lines.append("")
     lines += [
-        f"The index kind is chosen when a generation is written (`qa_service/dense.py`): exact below "
+        f"The index kind is chosen when a generation is written (`qa_service/index/dense.py`): exact below "
         f"{s['hnsw_threshold']:,} passages, HNSW (efSearch {s['ef_search']}) from there, IVF-PQ (nprobe "
         f"{s['nprobe']}, re-score {s['depth']}) from {s['ivfpq_threshold']:,}.",
         "",

@@ -13,7 +13,7 @@ from importlib import metadata
 
 import psutil
 
-from qa_service.evaluate import percentile
+from qa_service.evaluation.questions import percentile
 
 PACKAGES = ("onnxruntime", "torch", "sentence-transformers", "transformers", "tokenizers", "optimum",
             "faiss-cpu", "numpy", "bm25s", "flask", "gunicorn")

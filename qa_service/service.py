@@ -11,21 +11,21 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .answer import Answer, choose_sentence, evidence, is_found
 from .config import DEFAULT_OVERVIEW_LIMIT, DEFAULT_TOP_K, MODES, Config
-from .discussion import InArticle, answer_in_article, editorial_rows, shares_words, with_articles
-from .fitted import FOLLOW_UP, PositionScorer, Scorer, load_position_scorer, load_scorer
-from .followup import Reading, Turn, read, with_context
-from .generation.read import IndexReader, IndexUnavailable, Snapshot
-from .occupancy import Occupancy
-from .overview import Editorial, overview
-from .position_features import POSITION_FEATURES
-from .search import Filters, Hit, Query, retrieve
-from .sentence_features import FEATURES
-from .topic_frame import topic_of
+from .index.generation.read import IndexReader, IndexUnavailable, Snapshot
+from .index.occupancy import Occupancy
+from .reading.answer import Answer, choose_sentence, evidence, is_found
+from .reading.discussion import InArticle, answer_in_article, editorial_rows, shares_words, with_articles
+from .reading.fitted import FOLLOW_UP, PositionScorer, Scorer, load_position_scorer, load_scorer
+from .reading.followup import Reading, Turn, read, with_context
+from .reading.overview import Editorial, overview
+from .reading.position_features import POSITION_FEATURES
+from .reading.search import Filters, Hit, Query, retrieve
+from .reading.sentence_features import FEATURES
+from .reading.topic_frame import topic_of
 
 if TYPE_CHECKING:
-    from .embedder import Encoder
+    from .index.embedder import Encoder
 
 log = logging.getLogger(__name__)
 # Asked once at start (warm_up): questions of several kinds, so that each path of search and answer has run.
@@ -94,7 +94,7 @@ class QAService:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    from .embedder import load_embedder
+                    from .index.embedder import load_embedder
 
                     self._embedder = load_embedder(self.config, occupancy=self.occupancy)
                     self.reader.model_name = self._embedder.name

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from qa_service.config import PROJECT_ROOT, Config
-from qa_service.embedder import Embedder
-from qa_service.generation.build import build_index
-from qa_service.generation.layout import read_current_name
-from qa_service.generation.read import Snapshot
+from qa_service.index.embedder import Embedder
+from qa_service.index.generation.build import build_index
+from qa_service.index.generation.layout import read_current_name
+from qa_service.index.generation.read import Snapshot
 from qa_service.service import QAService
-from qa_service.web import create_app
+from qa_service.serving.web import create_app
 
 from .fakes import HashingEmbedder
 from .fixtures import copy_index, make_corpus
@@ -76,8 +76,8 @@ def fake_cli(monkeypatch):
     """The `qa-service` CLI in-process with the hashing encoder in place of the model (a build takes milliseconds)."""
     from click.testing import CliRunner
 
-    from qa_service import embedder
     from qa_service.cli import main
+    from qa_service.index import embedder
 
     monkeypatch.setattr(embedder, "Embedder", lambda *a, **kw: HashingEmbedder())
     monkeypatch.setattr(embedder, "model_name_for", lambda path: HashingEmbedder.name)

@@ -26,8 +26,9 @@ import time
 
 import numpy as np
 
-from qa_service import cli, embedder
-from qa_service.generation import build
+from qa_service import cli
+from qa_service.index import embedder
+from qa_service.index.generation import build
 
 from .fakes import HashingEmbedder
 

@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,11 +23,12 @@ from types import SimpleNamespace
 import pytest
 
 from qa_service.config import PROJECT_ROOT, Config
-from qa_service.devserver import ServeProcess
+from qa_service.serving.devserver import ServeProcess
 
 SHARED_DATA = Path(os.environ.get("QA_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 SEED_CORPUS = PROJECT_ROOT / "corpus"
 TEST_ARTICLES = Path(__file__).resolve().parent / "data" / "articles"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # saved pages and exports, as an editor would add them
 # Conversations over the test articles, in the layout of ../shared/data/editorial-conversations (written for the tests)
 TEST_CONVERSATIONS = Path(__file__).resolve().parent / "data" / "conversations.jsonl"
 
@@ -136,9 +139,9 @@ def write_article(folder: Path, name: str, title: str, paragraphs: list[str]) ->
 
 def admin_env(tmp_path: Path, token: str | None, embedder=None) -> SimpleNamespace:
     """Two tiny articles indexed with the hashing encoder, and a test client of an app with the admin API on."""
-    from qa_service.generation.build import build_index
+    from qa_service.index.generation.build import build_index
     from qa_service.service import QAService
-    from qa_service.web import create_app
+    from qa_service.serving.web import create_app
 
     from .fakes import HashingEmbedder
 
@@ -193,8 +196,8 @@ def write_scorer(folder: Path, decline_below: float = -1e9, alternatives_within:
                  **weights: float) -> Path:
     """A follow-up scorer file (fitted.py's layout) with these weights by feature name (cosine 1 unless given), for
     testing what the service does with a scorer's choices, not what fitting chooses."""
-    from qa_service.fitted import FOLLOW_UP
-    from qa_service.sentence_features import FEATURES
+    from qa_service.reading.fitted import FOLLOW_UP
+    from qa_service.reading.sentence_features import FEATURES
 
     weights = {"cosine": 1.0, **weights}
     folder.mkdir(parents=True, exist_ok=True)
@@ -202,3 +205,11 @@ def write_scorer(folder: Path, decline_below: float = -1e9, alternatives_within:
         "features": list(FEATURES), "weights": [weights.get(f, 0.0) for f in FEATURES], "decline_below": decline_below,
         "alternatives_within": alternatives_within, "switch_margin": 0.3, "fitted_on": ["tests"]}))
     return folder
+
+
+def start_build(corpus: Path, index: Path, *args: str) -> subprocess.Popen:
+    """`tests/fault_build.py` in a process of its own: a real build that prints each step (the kill -9 tests)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.fault_build", str(corpus), str(index), *args],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )

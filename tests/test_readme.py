@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from qa_service.config import PROJECT_ROOT, Config
-from qa_service.generation.build import build_index
+from qa_service.index.generation.build import build_index
 from qa_service.service import QAService, Question
 
 from .fixtures import SEED_CORPUS

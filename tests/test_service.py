@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from qa_service import service as service_module
 from qa_service.config import Config
+from qa_service.reading.topic_frame import topic_of
 from qa_service.service import WARM_UP_FOLLOW_UP, WARM_UP_QUESTIONS, WARM_UP_TOPIC, QAService, Question, history_turn
-from qa_service.topic_frame import topic_of
 from tests.fakes import HashingEmbedder
 
 

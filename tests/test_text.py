@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from qa_service.corpus import Article
-from qa_service.passages import cut_article
+from qa_service.index.passages import cut_article
+from qa_service.ingest.corpus import Article
 from qa_service.text import ABBREVIATIONS, sentence_spans, trimmed_spans
 
 from .fakes import HashingEmbedder

@@ -24,7 +24,7 @@ from .common import PATH, config_of, fail, filter_options, filters_of, os_error,
 def ask(ctx: click.Context, question: str, top_k: int, mode: str, date_from, date_to, articles, index_dir,
         as_json: bool) -> None:
     """Ask one question and print the answer with its cited passages."""
-    from ..generation.read import IndexUnavailable
+    from ..index.generation.read import IndexUnavailable
     from ..service import QAService, Question, limit_math_threads
 
     limit_math_threads()
@@ -66,7 +66,7 @@ def overview(ctx: click.Context, topic: str, limit: int, index_dir, as_json: boo
     TOPIC is a topic ("the Charlie Hebdo killings") or a question about one ("What has the paper
     said about the NHS?").
     """
-    from ..generation.read import IndexUnavailable
+    from ..index.generation.read import IndexUnavailable
     from ..service import QAService, limit_math_threads
 
     limit_math_threads()
@@ -131,8 +131,8 @@ def chat(ctx: click.Context, top_k: int, mode: str, date_from, date_to, articles
     "Who did he call?" is read in the light of what was asked before. Questions can also be
     piped in, one per line: each is echoed before its answer.
     """
-    from ..followup import Turn
-    from ..generation.read import IndexUnavailable
+    from ..index.generation.read import IndexUnavailable
+    from ..reading.followup import Turn
     from ..service import QAService, Question, history_turn, limit_math_threads
 
     limit_math_threads()

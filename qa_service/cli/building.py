@@ -31,13 +31,13 @@ from .common import PATH, config_of, fail, os_error, progress_bar
 def index(ctx: click.Context, corpus_dir, index_dir, force: bool, switch_corpus: bool, quiet: bool, as_json: bool,
           ray_address: str | None) -> None:
     """Build or update the index from the corpus folder (only new text is embedded)."""
-    from ..corpus import CorpusError, unread_files
-    from ..corpus_change import ChangeBusy, recover_pending
-    from ..embedder import ModelError, encoder_id, load_embedder, model_name_for
-    from ..generation.build import BuildReport, EmptyCorpus, IndexBusy, build_index, is_up_to_date
-    from ..generation.corpus_folder import OtherCorpus, check_corpus_folder
-    from ..generation.layout import older_format
-    from ..ray_encoder import RayUnavailable, check_address, ray_encoder
+    from ..changes.corpus_change import ChangeBusy, recover_pending
+    from ..index.embedder import ModelError, encoder_id, load_embedder, model_name_for
+    from ..index.generation.build import BuildReport, EmptyCorpus, IndexBusy, build_index, is_up_to_date
+    from ..index.generation.corpus_folder import OtherCorpus, check_corpus_folder
+    from ..index.generation.layout import older_format
+    from ..index.ray_encoder import RayUnavailable, check_address, ray_encoder
+    from ..ingest.corpus import CorpusError, unread_files
 
     config = config_of(ctx, corpus_dir=corpus_dir, index_dir=index_dir, ray_address=ray_address)
     if not config.corpus_dir.is_dir():
@@ -106,8 +106,8 @@ def publish(ctx: click.Context, index_dir, target_dir: Path, as_json: bool) -> N
     Nothing is copied when the target serves that version already. Older generations there are pruned
     as a build prunes them.
     """
-    from ..generation.build import IndexBusy
-    from ..generation.publish import CopyDamaged, PublishRefused, publish_index
+    from ..index.generation.build import IndexBusy
+    from ..index.generation.publish import CopyDamaged, PublishRefused, publish_index
 
     config = config_of(ctx, index_dir=index_dir)
     try:
@@ -145,11 +145,11 @@ def import_command(ctx: click.Context, export_file: Path, corpus_dir, index_dir,
     corpus already (without --replace), are refused and listed with their row number; the exit
     status is then 1, after the good rows are imported.
     """
-    from ..corpus import CorpusError
-    from ..embedder import ModelError, load_embedder
-    from ..generation.build import EmptyCorpus, IndexBusy
-    from ..generation.corpus_folder import OtherCorpus
-    from ..importer import ExportUnreadable, import_export
+    from ..changes.importer import ExportUnreadable, import_export
+    from ..index.embedder import ModelError, load_embedder
+    from ..index.generation.build import EmptyCorpus, IndexBusy
+    from ..index.generation.corpus_folder import OtherCorpus
+    from ..ingest.corpus import CorpusError
 
     config = config_of(ctx, corpus_dir=corpus_dir, index_dir=index_dir)
     try:

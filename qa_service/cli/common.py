@@ -91,7 +91,7 @@ def filter_options(command):
 
 
 def filters_of(date_from, date_to, articles):
-    from ..search import Filters
+    from ..reading.search import Filters
 
     if date_from and date_to and date_from > date_to:
         fail(f"--date-from {date_from:%Y-%m-%d} is after --date-to {date_to:%Y-%m-%d}")

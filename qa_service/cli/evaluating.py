@@ -55,15 +55,15 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
     """
     import tempfile
 
-    from ..corpus import CorpusError
-    from ..embedder import ModelError, load_embedder
-    from ..evaluate import evaluate_mode, format_table, load_questions, machine
-    from ..evaluate_conversations import evaluate_conversations, format_conversation_table, load_conversations
-    from ..evaluate_topics import evaluate_topics, format_topics, load_topics
-    from ..fitted import FittedError
-    from ..generation.build import EmptyCorpus, IndexBusy
-    from ..generation.corpus_folder import OtherCorpus
-    from ..generation.read import IndexUnavailable
+    from ..evaluation.conversations import evaluate_conversations, format_conversation_table, load_conversations
+    from ..evaluation.questions import evaluate_mode, format_table, load_questions, machine
+    from ..evaluation.topics import evaluate_topics, format_topics, load_topics
+    from ..index.embedder import ModelError, load_embedder
+    from ..index.generation.build import EmptyCorpus, IndexBusy
+    from ..index.generation.corpus_folder import OtherCorpus
+    from ..index.generation.read import IndexUnavailable
+    from ..ingest.corpus import CorpusError
+    from ..reading.fitted import FittedError
     from ..service import QAService, limit_math_threads
 
     limit_math_threads()  # as in a server worker: the times per question are a served question's
@@ -111,7 +111,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
                       for path, conversations in conversation_sets]
             scorer_for = None
             if topics and leave_one_topic_out:
-                from ..position_fitting import left_out_scorers, position_groups
+                from ..evaluation.fit_positions import left_out_scorers, position_groups
 
                 scorers = left_out_scorers(position_groups(service.snapshot(), topics, embedder.encode),
                                            [Path(topics_file).name])
@@ -163,7 +163,7 @@ def eval_command(ctx: click.Context, corpus_dir, questions_file, index_dir, mode
 
 def indexed(corpus: Path, folder: Path, embedder, config, quiet: bool) -> Path:
     """`folder`, holding an up-to-date index of `corpus` (built or updated there first when it is not)."""
-    from ..generation.build import build_index, is_up_to_date
+    from ..index.generation.build import build_index, is_up_to_date
 
     if not corpus.is_dir():
         fail(f"corpus folder not found: {corpus}")
@@ -196,21 +196,21 @@ def fit_command(ctx: click.Context, corpus_dir: Path, index_dir: Path, conversat
     \b
     Follow-ups are asked in their previous turn's editorial, first with the gold answers before them as
     history, then with the service's own; the weights, the "not in this editorial" threshold, the
-    alternatives margin and the switch margin are all chosen on these conversations (fitting.py). Each
+    alternatives margin and the switch margin are all chosen on these conversations (evaluation/fit_follow_ups.py). Each
     relevant editorial of a topic ranks its sentences, those stating its position first
-    (position_fitting.py). `make fit` writes the shipped scorers; `make eval` reports each conversation fold
+    (evaluation/fit_positions.py). `make fit` writes the shipped scorers; `make eval` reports each conversation fold
     with a scorer fitted on the other, and the topics leaving one out.
     """
-    from ..corpus import CorpusError
-    from ..embedder import ModelError, load_embedder
-    from ..evaluate_conversations import load_conversations
-    from ..evaluate_topics import load_topics
-    from ..fitted import FOLLOW_UP, POSITION
-    from ..fitting import fit_on_conversations
-    from ..generation.build import EmptyCorpus, IndexBusy
-    from ..generation.corpus_folder import OtherCorpus
-    from ..generation.read import IndexReader, IndexUnavailable
-    from ..position_fitting import fit_positions, position_groups
+    from ..evaluation.conversations import load_conversations
+    from ..evaluation.fit_follow_ups import fit_on_conversations
+    from ..evaluation.fit_positions import fit_positions, position_groups
+    from ..evaluation.topics import load_topics
+    from ..index.embedder import ModelError, load_embedder
+    from ..index.generation.build import EmptyCorpus, IndexBusy
+    from ..index.generation.corpus_folder import OtherCorpus
+    from ..index.generation.read import IndexReader, IndexUnavailable
+    from ..ingest.corpus import CorpusError
+    from ..reading.fitted import FOLLOW_UP, POSITION
 
     if not conversations_files and topics_file is None:
         fail("give --conversations, --topics or both")

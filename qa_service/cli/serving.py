@@ -18,7 +18,7 @@ from .common import PATH, config_of, fail
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, index_dir, corpus_dir, workers: int, threads: int) -> None:
     """Serve the chat page and the JSON API under gunicorn."""
-    from ..server import CannotListen, run_gunicorn
+    from ..serving.server import CannotListen, run_gunicorn
 
     config = config_of(ctx, index_dir=index_dir, corpus_dir=corpus_dir)
     try:
