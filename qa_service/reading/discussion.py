@@ -115,9 +115,9 @@ def shown_from(snapshot: Snapshot, reading: Reading) -> Shown:
 def shares_words(snapshot: Snapshot, query: Query, rows: np.ndarray) -> bool:
     """Whether the editorial of passages `rows` holds any of the question's own terms."""
     vocab = snapshot.lexical.vocab
-    own = [vocab[t] for t in set(query.tokens) if t in vocab]
-    presence = snapshot.sentence_terms.weighted_presence(own, np.ones(len(own)))
-    return bool(presence[snapshot.sentence_article_number == snapshot.passage_article_number[rows[0]]].any())
+    article = snapshot.passage_article_number[rows[0]]
+    return any((snapshot.sentence_article_number[snapshot.sentence_terms.sentences_with(vocab[t])] == article).any()
+               for t in set(query.tokens) if t in vocab)
 
 
 def with_articles(snapshot: Snapshot, history: tuple[Turn, ...]) -> tuple[Turn, ...]:

@@ -81,8 +81,13 @@ def _share(snapshot: Snapshot, tokens: list[str], rows: np.ndarray) -> np.ndarra
     known = [(vocab[t], w) for t, w in zip(distinct, idf / idf.sum(), strict=True) if t in vocab]
     if not known:
         return np.zeros(len(rows))
-    presence = snapshot.sentence_terms.weighted_presence([t for t, _ in known], np.array([w for _, w in known]))
-    return presence[rows]
+    # Only the editorial's rows (sorted) are filled in: no array over every sentence of the index per question.
+    share = np.zeros(len(rows))
+    for term, weight in known:
+        holding = snapshot.sentence_terms.sentences_with(term)
+        at = np.minimum(np.searchsorted(rows, holding), len(rows) - 1)
+        share[at[rows[at] == holding]] += weight
+    return share
 
 
 def follow_up_features(snapshot: Snapshot, query: Query, shown: Shown, passage_rows: np.ndarray) -> Candidates:
